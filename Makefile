@@ -1,0 +1,40 @@
+# claude-ledger: two commands on a fresh machine — `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export LEDGER_HOME ?= $(CURDIR)/.ledger
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: install demo test dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the whole pipeline end to end on the embedded database with the demo organisation.
+demo: install
+	$(BIN)/python -m pipelines.demo.run
+
+## Install and run the test suite.
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+## The Dagster UI (and daemon: sensors, schedules) on http://127.0.0.1:3000
+dev: install
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(LEDGER_HOME)

@@ -1,0 +1,189 @@
+"""A synthetic organisation and its Claude API traffic, deterministic hour by hour.
+
+Both demo sources are views of the same calls: ``demo.events`` writes the application usage events
+that the emitting services would have written, and the Admin API simulator aggregates *all* calls
+into usage and cost reports. Realistic gaps are built in: the growth team's service and console use
+emit no events, a few events are replayed twice, and some calls are rate-limited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str | None  # None is the organisation's default workspace
+    name: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    workspace_id: str | None
+    owner_team: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    team: str
+    name: str
+    env: str
+    api_key_id: str | None  # None: console / Workbench use
+    workspace_id: str | None
+    model: str
+    calls_per_hour: float
+    input_tokens: int  # mean uncached input beyond the prompt prefix
+    output_tokens: int
+    prefix_tokens: int  # stable system + tools prefix
+    cache_ttl_s: int  # 0: no prompt caching; 300 or 3600: cached with that lifetime
+    emits_events: bool = True
+    service_tier: str = "standard"
+    web_searches: float = 0.0  # mean web searches per call
+    long_context_share: float = 0.0  # share of calls with more than 200K input tokens
+    rate_limited_share: float = 0.0  # share of calls answered 429
+
+
+WORKSPACES = (
+    Workspace(None, "Default"),
+    Workspace("wrkspc_01SearchProd", "Search"),
+    Workspace("wrkspc_01SupportBots", "Support"),
+    Workspace("wrkspc_01ResearchLab", "Research"),
+)
+
+API_KEYS = (
+    ApiKey("apikey_01SearchProd", "search-prod", "wrkspc_01SearchProd", "search", "2025-06-02T09:00:00Z"),
+    ApiKey("apikey_01SupportBot", "support-bot", "wrkspc_01SupportBots", "support", "2025-07-14T10:30:00Z"),
+    ApiKey("apikey_01GrowthMail", "growth-mailer", None, "growth", "2025-08-01T08:00:00Z"),
+    ApiKey("apikey_01ResearchBatch", "research-batch", "wrkspc_01ResearchLab", "research", "2025-05-20T12:00:00Z"),
+    ApiKey("apikey_01SharedPlatform", "platform-shared", None, "platform", "2025-04-11T15:45:00Z"),
+)
+
+FEATURES = (
+    Feature("search", "query-rewrite", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
+            "claude-haiku-4-5-20251001", 24, 700, 120, 2400, 0),
+    Feature("search", "answer-synthesis", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
+            "claude-sonnet-4-5-20250929", 10, 5000, 600, 4000, 300, web_searches=0.4),
+    Feature("support", "ticket-triage", "prod", "apikey_01SupportBot", "wrkspc_01SupportBots",
+            "claude-sonnet-4-5-20250929", 12, 1500, 250, 3000, 300, rate_limited_share=0.03),
+    Feature("support", "reply-draft", "staging", "apikey_01SupportBot", "wrkspc_01SupportBots",
+            "claude-opus-4-5-20251101", 1.5, 2500, 800, 5000, 300),
+    Feature("growth", "email-personalise", "prod", "apikey_01GrowthMail", None,
+            "claude-haiku-4-5-20251001", 8, 900, 300, 1500, 0, emits_events=False),
+    Feature("research", "eval-batch", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
+            "claude-opus-4-1-20250805", 3, 8000, 1500, 6000, 3600, service_tier="batch"),
+    Feature("research", "paper-review", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
+            "claude-sonnet-4-5-20250929", 1, 60000, 2000, 3000, 0, long_context_share=0.3),
+    Feature("data", "doc-summarise", "prod", "apikey_01SharedPlatform", None,
+            "claude-sonnet-4-5-20250929", 4, 9000, 700, 1200, 0),
+    Feature("search", "index-enrich", "prod", "apikey_01SharedPlatform", None,
+            "claude-haiku-4-5-20251001", 6, 1200, 200, 1800, 300),
+    Feature("console", "workbench", "dev", None, None,
+            "claude-sonnet-4-5-20250929", 0.5, 3000, 900, 0, 0, emits_events=False),
+)
+
+TEAMS = {
+    "search": "CC-100 Search",
+    "support": "CC-200 Customer Support",
+    "growth": "CC-300 Growth",
+    "research": "CC-400 Research",
+    "data": "CC-500 Data Platform",
+    "platform": "CC-500 Data Platform",
+}
+
+REPLAY_SHARE = 0.004  # events written twice (a retrying emitter): dedup must absorb them
+
+
+@dataclass(frozen=True)
+class Call:
+    event_id: str
+    ts: datetime
+    feature: Feature
+    user: str
+    input_tokens: int  # uncached
+    output_tokens: int
+    cache_read: int
+    cache_write_5m: int
+    cache_write_1h: int
+    web_searches: int
+    status: int
+    latency_ms: int
+    prefix_hash: str
+
+    @property
+    def error_type(self) -> str | None:
+        return "rate_limit_error" if self.status == 429 else None
+
+    @property
+    def context_window(self) -> str:
+        total = self.input_tokens + self.cache_read + self.cache_write_5m + self.cache_write_1h
+        return "200k-1M" if total > 200_000 else "0-200k"
+
+
+def _diurnal(hour: datetime) -> float:
+    """Traffic shape: busy in working hours (UTC), quiet at night and on weekends."""
+    working = 8 <= hour.hour < 19
+    weekend = hour.weekday() >= 5
+    return (1.6 if working else 0.4) * (0.35 if weekend else 1.0)
+
+
+def _prefix_hash(feature: Feature) -> str:
+    return hashlib.sha256(f"{feature.team}/{feature.name}/prompt-v3".encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=2048)
+def calls_in_hour(hour: datetime) -> tuple[Call, ...]:
+    """Every call the organisation made in the hour starting at ``hour`` (UTC), in time order."""
+    hour = hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    calls: list[Call] = []
+    for feature in FEATURES:
+        rng = random.Random(f"{hour.isoformat()}|{feature.team}|{feature.name}")
+        expected = feature.calls_per_hour * _diurnal(hour)
+        count = sum(1 for _ in range(int(expected * 3)) if rng.random() < 1 / 3)
+        offsets = sorted(rng.uniform(0, 3600) for _ in range(count))
+        last_prefix_use = -10_000.0
+        for offset in offsets:
+            calls.append(_call(feature, hour, offset, rng, offset - last_prefix_use))
+            last_prefix_use = offset
+    return tuple(sorted(calls, key=lambda c: c.ts))
+
+
+def _call(feature: Feature, hour: datetime, offset: float, rng: random.Random, since_last: float) -> Call:
+    ts = hour + timedelta(seconds=offset)
+    event_id = f"evt_{rng.getrandbits(96):024x}"
+    user = f"u_{rng.randrange(1, 400):04d}"
+    if rng.random() < feature.rate_limited_share:
+        return Call(event_id, ts, feature, user, 0, 0, 0, 0, 0, 0, 429, rng.randint(20, 80), _prefix_hash(feature))
+    uncached = max(1, int(rng.gauss(feature.input_tokens, feature.input_tokens * 0.3)))
+    if rng.random() < feature.long_context_share:
+        uncached += rng.randint(150_000, 400_000)
+    read = write_5m = write_1h = 0
+    if feature.cache_ttl_s and feature.prefix_tokens:
+        # The prefix is read from cache when the previous use was within its lifetime (the
+        # approximation ignores that a read refreshes the lifetime), otherwise written again.
+        if since_last <= feature.cache_ttl_s:
+            read = feature.prefix_tokens
+        elif feature.cache_ttl_s == 3600:
+            write_1h = feature.prefix_tokens
+        else:
+            write_5m = feature.prefix_tokens
+    else:
+        uncached += feature.prefix_tokens
+    output = max(1, int(rng.gauss(feature.output_tokens, feature.output_tokens * 0.4)))
+    searches = sum(1 for _ in range(3) if rng.random() < feature.web_searches / 3)
+    latency = int(300 + output * rng.uniform(8, 20))
+    return Call(event_id, ts, feature, user, uncached, output, read, write_5m, write_1h, searches, 200,
+                latency, _prefix_hash(feature))
+
+
+def hours(start: datetime, end: datetime) -> list[datetime]:
+    """Whole hours from ``start`` up to, not including, ``end``."""
+    first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    count = int((end - first).total_seconds() // 3600)
+    return [first + timedelta(hours=i) for i in range(max(count, 0))]

@@ -1,0 +1,102 @@
+"""The one way the pipeline reaches ClickHouse: a Dagster resource over clickhouse-connect.
+
+``CLICKHOUSE_DSN`` set (``http(s)://user:pass@host:8123/db``): a ClickHouse server or cluster.
+Unset: embedded chDB under ``$LEDGER_HOME/clickhouse``, opened per unit of work under an
+inter-process lock so the Dagster webserver, daemon and runs can share it. The same SQL runs on both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipelines import settings
+from pipelines.storage.embedded_lock import exclusive
+from pipelines.storage.migrations import apply_migrations
+
+_migrated: set[str] = set()
+_migrated_guard = threading.Lock()
+
+
+def redact_dsn(dsn: str) -> str:
+    """``scheme://host:port/db`` without user or password, for messages and metadata."""
+    parts = urlsplit(dsn)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class ClickHouseResource(ConfigurableResource):
+    """ClickHouse through clickhouse-connect: a server when ``dsn`` is set, else embedded chDB."""
+
+    dsn: str = Field(default="", description="ClickHouse server DSN; empty means embedded chDB.")
+    ledger_home: str = Field(default="", description="Data directory; empty means $LEDGER_HOME.")
+    lock_timeout_s: float = Field(default=600.0, description="Wait for the embedded database this long.")
+
+    @classmethod
+    def from_env(cls) -> ClickHouseResource:
+        return cls(dsn=settings.clickhouse_dsn() or "", ledger_home=str(settings.ledger_home()))
+
+    @property
+    def embedded(self) -> bool:
+        return not self.dsn
+
+    def _home(self) -> Path:
+        return Path(self.ledger_home).resolve() if self.ledger_home else settings.ledger_home()
+
+    @property
+    def embedded_path(self) -> Path:
+        return self._home() / "clickhouse"
+
+    def describe(self) -> str:
+        """Where the data lives, safe to log (no credentials)."""
+        return f"embedded chDB at {self.embedded_path}" if self.embedded else redact_dsn(self.dsn)
+
+    @contextmanager
+    def connect(self) -> Iterator[Client]:
+        """A client for one unit of work; the schema is migrated on first use in each process."""
+        if self.embedded:
+            self.embedded_path.mkdir(parents=True, exist_ok=True)
+            with exclusive(self._home() / "clickhouse.lock", self.lock_timeout_s):
+                client = clickhouse_connect.get_client(dsn=f"chdb://{self.embedded_path}")
+                try:
+                    self._migrate_once(client, str(self.embedded_path))
+                    yield client
+                finally:
+                    client.close()
+        else:
+            try:
+                client = clickhouse_connect.get_client(dsn=self.dsn)
+            except Exception as exc:  # never let the DSN's password reach a log line
+                raise ConnectionError(
+                    f"cannot connect to ClickHouse at {redact_dsn(self.dsn)}: {type(exc).__name__}"
+                ) from None
+            try:
+                self._migrate_once(client, redact_dsn(self.dsn))
+                yield client
+            finally:
+                client.close()
+
+    @staticmethod
+    def _migrate_once(client: Client, key: str) -> None:
+        with _migrated_guard:
+            if key not in _migrated:
+                apply_migrations(client)
+                _migrated.add(key)
+
+    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]:
+        with self.connect() as client:
+            return client.query(sql, parameters=parameters or {}).result_rows
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        with self.connect() as client:
+            return client.command(sql, parameters=parameters or {})
