@@ -49,8 +49,17 @@ def price_table(path: Path = PRICE_FILE) -> tuple[Price, ...]:
 
 
 @cache
-def tier_multipliers(path: Path = TIER_FILE) -> dict[str, Decimal]:
-    return {row["service_tier"]: Decimal(row["multiplier"]) for row in _rows(path)}
+def tier_rows(path: Path = TIER_FILE) -> tuple[tuple[str, date, Decimal], ...]:
+    """(service tier, effective from, multiplier on token prices) rows."""
+    return tuple(
+        (row["service_tier"], date.fromisoformat(row["effective_from"]), Decimal(row["multiplier"]))
+        for row in _rows(path)
+    )
+
+
+def tier_multipliers() -> dict[str, Decimal]:
+    """The latest multiplier per service tier."""
+    return {tier: multiplier for tier, _, multiplier in sorted(tier_rows(), key=lambda r: r[1])}
 
 
 def family_of(model: str, families: set[str]) -> str | None:
