@@ -99,10 +99,12 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path, batch_bytes: in
             continue
         name = str(path)
         lines_read = start.lines_read
+        clean = True
         report.files.setdefault(name, (0, 0))
         batch.progress[name] = FileProgress(start.byte_offset, lines_read, size)
         for block in read_blocks(path, start.byte_offset):
-            events, rejects = _parse(block.data, lines_read + 1)
+            events, rejects = _parse(block.data, lines_read + 1, expect_clean=clean)
+            clean = not rejects
             lines_read += block.data.count(b"\n")
             events = _with_source(events, name)
             batch.events.append(events)
@@ -118,8 +120,8 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path, batch_bytes: in
     return report
 
 
-def _parse(data: bytes, first_line: int) -> tuple[pa.Table, list[Reject]]:
-    parsed = parse_block(data, first_line)
+def _parse(data: bytes, first_line: int, expect_clean: bool = True) -> tuple[pa.Table, list[Reject]]:
+    parsed = parse_block(data, first_line, expect_clean)
     checked = validate(parsed.table())
     rejects = parsed.rejects
     if checked.rejected_lines:

@@ -6,9 +6,9 @@ names the offending field when a block fails to parse (the slow path that isolat
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 SCHEMA_VERSION = 1
@@ -65,48 +65,92 @@ EVENT_SCHEMA = pa.schema(
     ]
 )
 
-REQUIRED_FIELDS = ("event_id", "ts", "model")
-
 _INT64_MAX = 2**63 - 1
+Spec = tuple[tuple[str, Any], ...]
 
 
-def check_line(line: bytes) -> dict[str, Any] | str:
-    """Parse one line: the event as a dict that fits EVENT_SCHEMA, or the reason it does not.
+def _compile(fields: pa.Schema | pa.StructType) -> Spec:
+    """EVENT_SCHEMA as (name, expected Python type or nested spec) pairs, checked per line."""
+    spec = []
+    for f in fields:
+        if pa.types.is_struct(f.type):
+            spec.append((f.name, _compile(f.type)))
+        elif pa.types.is_integer(f.type):
+            spec.append((f.name, int))
+        elif pa.types.is_floating(f.type):
+            spec.append((f.name, float))
+        else:
+            spec.append((f.name, str))
+    return tuple(spec)
 
-    Only syntax and types are checked here; value rules (required fields, negative tokens,
-    timestamps) are applied to every row, fast path or not, by ``validation``.
+
+_SPEC = _compile(EVENT_SCHEMA)
+_ALLOWED = {int: frozenset({type(None), int}), float: frozenset({type(None), int, float}),
+            str: frozenset({type(None), str})}
+
+
+def _fast(spec: Spec) -> tuple[tuple[str, frozenset[type], Any], ...]:
+    """The spec as (name, allowed types, nested) triples for the yes/no check of every line."""
+    return tuple(
+        (name, frozenset({type(None), dict}), _fast(expected)) if type(expected) is tuple
+        else (name, _ALLOWED[expected], None)
+        for name, expected in spec
+    )
+
+
+_FAST = _fast(_SPEC)
+
+
+def _types_ok(obj: dict[str, Any], spec: tuple[tuple[str, frozenset[type], Any], ...]) -> bool:
+    get = obj.get
+    for name, allowed, nested in spec:
+        value = get(name)
+        if type(value) not in allowed:
+            return False
+        if nested is not None and value is not None and not _types_ok(value, nested):
+            return False
+    return True
+
+
+def check_line(line: bytes) -> str | None:
+    """Why one line cannot be an event (syntax or types), or None when it can.
+
+    Value rules (required fields, negative tokens, timestamps) are applied afterwards to every row,
+    fast path or not, by ``validation``.
     """
     try:
-        value = json.loads(line)
-    except UnicodeDecodeError:
-        return "line is not valid UTF-8"
-    except json.JSONDecodeError as exc:
-        return f"not valid JSON: {exc.msg} at column {exc.colno}"
-    if not isinstance(value, dict):
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if isinstance(exc.__cause__, UnicodeDecodeError) or "utf-8" in str(exc).lower():
+            return "line is not valid UTF-8"
+        return f"not valid JSON at column {exc.colno}: {exc.msg}"
+    if type(value) is not dict:
         return f"not a JSON object (a {type(value).__name__})"
-    problem = _type_problem(value, EVENT_SCHEMA, "")
-    return problem if problem else value
+    if _types_ok(value, _FAST):
+        return None
+    return _type_problem(value, _SPEC, "")
 
 
-def _type_problem(obj: dict[str, Any], fields: pa.Schema | pa.StructType, prefix: str) -> str | None:
-    for field in fields:
-        if field.name not in obj or obj[field.name] is None:
+def _type_problem(obj: dict[str, Any], spec: Spec, prefix: str) -> str | None:
+    for name, expected in spec:
+        value = obj.get(name)
+        if value is None:
             continue
-        value, name = obj[field.name], f"{prefix}{field.name}"
-        if pa.types.is_struct(field.type):
-            if not isinstance(value, dict):
-                return f"{name} must be an object"
-            problem = _type_problem(value, field.type, f"{name}.")
+        kind = type(value)
+        if type(expected) is tuple:
+            if kind is not dict:
+                return f"{prefix}{name} must be an object"
+            problem = _type_problem(value, expected, f"{prefix}{name}.")
             if problem:
                 return problem
-        elif pa.types.is_integer(field.type):
-            if isinstance(value, bool) or not isinstance(value, int):
-                return f"{name} must be an integer, got {json.dumps(value)[:40]}"
+        elif expected is int:
+            if kind is not int:
+                return f"{prefix}{name} must be an integer, got {orjson.dumps(value).decode()[:40]}"
             if not -_INT64_MAX <= value <= _INT64_MAX:
-                return f"{name} is out of range: {value}"
-        elif pa.types.is_floating(field.type):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return f"{name} must be a number, got {json.dumps(value)[:40]}"
-        elif not isinstance(value, str):
-            return f"{name} must be a string, got {json.dumps(value)[:40]}"
+                return f"{prefix}{name} is out of range: {value}"
+        elif expected is float:
+            if kind is not int and kind is not float:
+                return f"{prefix}{name} must be a number, got {orjson.dumps(value).decode()[:40]}"
+        elif kind is not str:
+            return f"{prefix}{name} must be a string, got {orjson.dumps(value).decode()[:40]}"
     return None
