@@ -1,0 +1,1 @@
+"""The Anthropic Admin API: collector (client, assets, schedules) and a bundled simulator."""

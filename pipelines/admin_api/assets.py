@@ -1,0 +1,195 @@
+"""Dagster side of the Admin API collector: partitioned usage and cost assets, dimensions, jobs, schedules.
+
+Partitions start on 2025-01-01 (the allocation's monthly partitions start there too, and it covers
+``make demo``'s window). Every asset uses a single-run backfill policy: a backfill of any range, e.g. a
+month of hours, is one run that fetches the range with pagination and replaces it in one go.
+"""
+
+import warnings
+from datetime import UTC, datetime, timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    BetaWarning,
+    DailyPartitionsDefinition,
+    DefaultScheduleStatus,
+    HourlyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    asset,
+    define_asset_job,
+    schedule,
+)
+
+from pipelines import settings
+from pipelines.admin_api.client import AdminApiClient, RequestStats
+from pipelines.admin_api.collect import (
+    TOKEN_COLUMNS,
+    collect_api_keys,
+    collect_cost,
+    collect_usage,
+    collect_workspaces,
+)
+from pipelines.metadata import markdown_table
+from pipelines.storage.clickhouse import ClickHouseResource
+
+PARTITIONS_START = "2025-01-01"
+hourly_partitions = HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", timezone="UTC")
+daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+USAGE_LATE_HOURS = 6  # the hourly run re-fetches this many hours: usage data can arrive late
+COST_LATE_DAYS = 2  # the daily run re-fetches this many days
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"  # Dagster's tags for a one-run range
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Admin API collector is idle"
+
+
+def range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """Run tags that make one run materialise partitions first_key..last_key (inclusive)."""
+    return {PARTITION_RANGE_START_TAG: first_key, PARTITION_RANGE_END_TAG: last_key}
+
+
+def _range_asset(**kwargs):
+    """``@asset`` whose backfills run as one run per range (Dagster flags the parameter beta: noise here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return asset(backfill_policy=BackfillPolicy.single_run(), **kwargs)
+
+
+def _request_metadata(stats: RequestStats) -> dict:
+    return {
+        "pages": stats.pages,
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "retry_reasons": ", ".join(f"{r}: {n}" for r, n in stats.retry_reasons.most_common()) or "none",
+    }
+
+
+@_range_asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    partitions_def=hourly_partitions,
+    description="Admin API usage_report/messages in 1h buckets grouped by api_key_id, workspace_id, model, "
+    "service_tier and context_window: every token type (uncached input, cache read, 5m and 1h cache writes, "
+    "output, web search requests). A re-fetched range replaces its rows (newest extracted_at wins, stale rows "
+    "are deleted). Null ids are stored as '' (default workspace, console).",
+)
+def admin_usage_hourly(
+    context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
+) -> MaterializeResult:
+    window = context.partition_time_window
+    fetch = collect_usage(admin_api, clickhouse, window.start, window.end, log=context.log)
+    context.log.info("admin_usage_hourly %s .. %s: %d buckets, %d rows, %d pages, %d retries",
+                     window.start, window.end, fetch.buckets, fetch.rows, fetch.stats.pages, fetch.stats.retries)
+    return MaterializeResult(metadata={
+        "range": f"{window.start:%Y-%m-%d %H:00} .. {window.end:%Y-%m-%d %H:00} UTC",
+        "buckets": fetch.buckets,
+        "rows": fetch.rows,
+        **_request_metadata(fetch.stats),
+        **{f"tokens_{column}": total for column, total in fetch.tokens.items()},
+        "tokens_by_model": MetadataValue.md(markdown_table(
+            ["model", *TOKEN_COLUMNS],
+            [(model or "(none)", *(f"{t[c]:,}" for c in TOKEN_COLUMNS)) for model, t in fetch.by_model.items()])),
+        "extracted_at": fetch.extracted_at.isoformat(),
+    })
+
+
+@_range_asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    partitions_def=daily_partitions,
+    description="Admin API cost_report per day grouped by workspace_id and description (cost_type, model, "
+    "token_type, service_tier, context_window). amount_usd = the report's amount (a decimal string in cents) / "
+    "100, exactly. Priority-tier cost is not in the report. A re-fetched range replaces its rows.",
+)
+def admin_cost_daily(
+    context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
+) -> MaterializeResult:
+    window = context.partition_time_window
+    fetch = collect_cost(admin_api, clickhouse, window.start, window.end, log=context.log)
+    context.log.info("admin_cost_daily %s .. %s: %d buckets, %d rows, %s USD", window.start.date(),
+                     window.end.date(), fetch.buckets, fetch.rows, fetch.total_usd)
+    return MaterializeResult(metadata={
+        "range": f"{window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (exclusive)",
+        "buckets": fetch.buckets,
+        "rows": fetch.rows,
+        **_request_metadata(fetch.stats),
+        "cost_usd": float(fetch.total_usd),  # for the UI's plot; the exact amount is in the table below
+        "cost_by_workspace": MetadataValue.md(markdown_table(
+            ["workspace", "USD"],
+            [*((ws or "(default)", usd) for ws, usd in fetch.by_workspace.items()), ("total", fetch.total_usd)])),
+        "extracted_at": fetch.extracted_at.isoformat(),
+    })
+
+
+@asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    description="Workspaces (ids -> names, archived too) from the Admin API; '' is the default workspace.",
+)
+def admin_workspaces(
+    context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
+) -> MaterializeResult:
+    found, stats = collect_workspaces(admin_api, clickhouse, log=context.log)
+    return MaterializeResult(metadata={"workspaces": found, **_request_metadata(stats)})
+
+
+@asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    description="API keys (ids -> names, workspace, status) from the Admin API; key material is never returned.",
+)
+def admin_api_keys(
+    context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
+) -> MaterializeResult:
+    found, stats = collect_api_keys(admin_api, clickhouse, log=context.log)
+    return MaterializeResult(metadata={"api_keys": found, **_request_metadata(stats)})
+
+
+admin_usage_job = define_asset_job("collect_admin_usage", selection=[admin_usage_hourly],
+                                   description="Admin API hourly usage of a range of hours.")
+admin_cost_job = define_asset_job("collect_admin_cost", selection=[admin_cost_daily],
+                                  description="Admin API daily cost of a range of days.")
+admin_dimensions_job = define_asset_job("collect_admin_dimensions", selection=[admin_workspaces, admin_api_keys],
+                                        description="Admin API workspaces and API keys.")
+
+
+def hour_partition_key(moment: datetime) -> str:
+    """The key of the hourly partition starting at ``moment`` (a whole UTC hour)."""
+    return moment.strftime("%Y-%m-%d-%H:00")
+
+
+@schedule(job=admin_usage_job, cron_schedule="7 * * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
+def admin_usage_schedule(context: ScheduleEvaluationContext):
+    """Hourly at :07: the last USAGE_LATE_HOURS whole hours in one run (late data is picked up)."""
+    if not settings.admin_api_key():
+        return SkipReason(NO_KEY)
+    now = context.scheduled_execution_time.astimezone(UTC)
+    last = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    first = last - timedelta(hours=USAGE_LATE_HOURS - 1)
+    return RunRequest(run_key=f"admin-usage-{hour_partition_key(last)}",
+                      tags=range_tags(hour_partition_key(first), hour_partition_key(last)))
+
+
+@schedule(job=admin_cost_job, cron_schedule="20 2 * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
+def admin_cost_schedule(context: ScheduleEvaluationContext):
+    """Daily at 02:20: the last COST_LATE_DAYS whole days in one run."""
+    if not settings.admin_api_key():
+        return SkipReason(NO_KEY)
+    today = context.scheduled_execution_time.astimezone(UTC).date()
+    last, first = today - timedelta(days=1), today - timedelta(days=COST_LATE_DAYS)
+    return RunRequest(run_key=f"admin-cost-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
+
+
+@schedule(job=admin_dimensions_job, cron_schedule="10 2 * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
+def admin_dimensions_schedule(context: ScheduleEvaluationContext):
+    """Daily at 02:10: workspaces and API keys (names for the reports)."""
+    if not settings.admin_api_key():
+        return SkipReason(NO_KEY)
+    return RunRequest(run_key=f"admin-dimensions-{context.scheduled_execution_time:%Y-%m-%d}")
