@@ -1,0 +1,62 @@
+"""Compute one month of showback (``allocation_hourly``) in ClickHouse and replace the month whole.
+
+Python only binds parameters and sequences the statements; the splitting, pricing and true-up run as
+SQL (``sql/allocation_*.sql``) so a month of ten million events never leaves the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from pipelines.allocation.months import month_bounds
+from pipelines.ledger_config import LedgerConfig
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import load_sql
+
+
+def attribution_parameters(config: LedgerConfig) -> dict[str, list[str]]:
+    """Owners and cost centres from LEDGER_CONFIG as parallel arrays for ``transform()`` in SQL."""
+    keys, workspaces, teams = config.owners.api_keys, config.owners.workspaces, config.teams
+    return {
+        "key_ids": list(keys), "key_owners": list(keys.values()),
+        "workspace_ids": list(workspaces), "workspace_owners": list(workspaces.values()),
+        "teams": list(teams), "cost_centers": [team.cost_center for team in teams.values()],
+    }
+
+
+def replace_month(client: Client, table: str, month: date) -> None:
+    """Swap the month built in ``<table>_staging`` into ``table`` atomically, then clear the staging.
+
+    An empty month is a plain drop: ClickHouse refuses to replace a partition from an empty source.
+    """
+    staging = f"{table}_staging"
+    built = client.query("SELECT count() FROM {table:Identifier} WHERE month = {month:Date}",
+                         parameters={"table": staging, "month": month}).result_rows[0][0]
+    if built:
+        client.command(load_sql(f"{table}_replace_month"), parameters={"month": month})
+        drop_month(client, staging, month)
+    else:
+        drop_month(client, table, month)
+
+
+def drop_month(client: Client, table: str, month: date) -> None:
+    client.command("ALTER TABLE {table:Identifier} DROP PARTITION {month:Date}", {"table": table, "month": month})
+
+
+def allocate_month(ch: ClickHouseResource, month: date, config: LedgerConfig, now: datetime | None = None) -> None:
+    """Recompute the month's ``allocation_hourly``, ``allocation_event_cells`` and reconciliation."""
+    start, end = month_bounds(month)
+    params: dict[str, Any] = {
+        "month": month, "start": start, "end": end, "computed_at": now or datetime.now(UTC),
+        **attribution_parameters(config),
+    }
+    with ch.connect() as client:
+        for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily"):
+            drop_month(client, table, month)
+        client.command(load_sql("allocation_event_cells_of_month"), parameters=params)
+        client.command(load_sql("allocation_hourly_of_month"), parameters=params)
+        replace_month(client, "allocation_hourly", month)
+        client.command(load_sql("allocation_reconciliation_of_month"), parameters=params)

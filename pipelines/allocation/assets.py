@@ -1,0 +1,149 @@
+"""Dagster side of the allocation: showback, chargeback and the monthly export, one partition per month."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from dagster import (
+    AssetExecutionContext,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    MetadataValue,
+    MonthlyPartitionsDefinition,
+    RunRequest,
+    ScheduleEvaluationContext,
+    asset,
+    define_asset_job,
+    schedule,
+)
+
+from pipelines import settings
+from pipelines.allocation.allocate import allocate_month
+from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
+from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
+from pipelines.allocation.export import export_chargeback
+from pipelines.allocation.months import is_closed, month_start, parse_month, previous_month
+from pipelines.ledger_config import load_ledger_config
+from pipelines.metadata import markdown_table
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import load_sql
+
+monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01-01", end_offset=1)
+RECHECK_PREVIOUS_MONTH_DAYS = 7  # cost reports of a month's last days still arrive in the next month's first week
+
+
+def _usd(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+@asset(
+    group_name="allocation",
+    kinds={"clickhouse"},
+    partitions_def=monthly_partitions,
+    deps=["usage_events", "model_prices", "admin_usage_hourly", "admin_cost_daily"],
+    check_specs=check_specs("allocation"),
+    description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "
+    "env by the events, residual to owners or 'unattributed', trued up to the cost report. The month is replaced "
+    "whole; the current month is provisional.",
+)
+def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+    month = parse_month(context.partition_key)
+    config = load_ledger_config()
+    now = datetime.now(UTC)
+    with clickhouse.connect():  # one unit of work: the steps below reuse its embedded session
+        allocate_month(clickhouse, month, config, now)
+        teams = clickhouse.query_rows(load_sql("allocation_by_team_of_month"), {"month": month})
+        check_results = [
+            sums_to_authority(clickhouse, month),
+            *reconciliation_checks(clickhouse, month, config.reconciliation),
+            unknown_models(clickhouse, month),
+        ]
+    allocated = sum((row[4] for row in teams), Decimal(0))
+    context.log.info("allocated %s: %s USD over %d team/basis lines", month, _usd(allocated), len(teams))
+    return MaterializeResult(
+        metadata={
+            "month": f"{month:%Y-%m}",
+            "month_closed": is_closed(month, now),
+            "allocated_cost_usd": str(allocated.normalize()),  # exact, as text: money is never a float
+            "list_cost_usd": str(sum((row[3] for row in teams), Decimal(0)).normalize()),
+            "tokens": sum(row[2] for row in teams),
+            "by_team": MetadataValue.md(markdown_table(
+                ["team", "basis", "tokens", "list USD", "allocated USD", "provisional"],
+                [(t, b, f"{n:,}", _usd(lc), _usd(ac), bool(p)) for t, b, n, lc, ac, p in teams])),
+        },
+        check_results=check_results,
+    )
+
+
+@asset(
+    group_name="allocation",
+    kinds={"clickhouse"},
+    partitions_def=monthly_partitions,
+    deps=[allocation],
+    description="Chargeback (chargeback_monthly): the month's showback per cost centre / team / feature / env / "
+    "model after the shared-cost policy, rounded to the cent so the lines sum to the month's total.",
+)
+def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+    month = parse_month(context.partition_key)
+    config = load_ledger_config()
+    now = datetime.now(UTC)
+    with clickhouse.connect():  # one unit of work: the steps below reuse its embedded session
+        lines = chargeback_lines_for(showback_lines(clickhouse, month), config, is_closed(month, now))
+        write_chargeback(clickhouse, month, lines, config.shared_cost_policy, now)
+    by_centre: dict[str, Decimal] = {}
+    for line in lines:
+        by_centre[line.cost_center] = by_centre.get(line.cost_center, Decimal(0)) + line.allocated_cost_usd
+    total = sum(by_centre.values(), Decimal(0))
+    return MaterializeResult(metadata={
+        "month": f"{month:%Y-%m}",
+        "lines": len(lines),
+        "allocated_cost_usd": str(total),
+        "shared_cost_policy": config.shared_cost_policy.describe(),
+        "provisional": any(line.line.provisional for line in lines),
+        "by_cost_center": MetadataValue.md(markdown_table(
+            ["cost centre", "allocated USD"], [(c or "(none)", _usd(a)) for c, a in sorted(by_centre.items())])),
+    })
+
+
+@asset(
+    group_name="allocation",
+    kinds={"csv", "parquet"},
+    partitions_def=monthly_partitions,
+    deps=[chargeback],
+    description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
+    "manifest (rows, totals, sha256); byte-identical when the data has not changed.",
+)
+def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+    month = parse_month(context.partition_key)
+    result = export_chargeback(clickhouse, month, settings.export_dir(), load_ledger_config().shared_cost_policy
+                               .describe())
+    files = result.manifest["files"]
+    context.log.info("exported %d chargeback lines (%s USD) to %s", result.rows, _usd(result.allocated_cost_usd),
+                     result.csv_path.parent)
+    return MaterializeResult(metadata={
+        "csv": MetadataValue.path(str(result.csv_path)),
+        "parquet": MetadataValue.path(str(result.parquet_path)),
+        "manifest": MetadataValue.path(str(result.manifest_path)),
+        "rows": result.rows,
+        "allocated_cost_usd": str(result.allocated_cost_usd),
+        "provisional": result.provisional,
+        "sha256": MetadataValue.md(markdown_table(["file", "sha256"],
+                                                  [(name, f["sha256"]) for name, f in sorted(files.items())])),
+    })
+
+
+allocation_job = define_asset_job(
+    "allocate_month", selection=[allocation, chargeback, chargeback_export],
+    description="Showback, chargeback and export of one month.",
+)
+
+
+@schedule(job=allocation_job, cron_schedule="30 6 * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.STOPPED)
+def allocation_schedule(context: ScheduleEvaluationContext):
+    """Daily: the current (provisional) month, and the previous one while its cost reports may still arrive."""
+    today = context.scheduled_execution_time.astimezone(UTC).date()
+    months = [month_start(today)]
+    if today.day <= RECHECK_PREVIOUS_MONTH_DAYS:
+        months.append(previous_month(months[0]))
+    for month in months:
+        yield RunRequest(run_key=f"{month.isoformat()}@{today.isoformat()}", partition_key=month.isoformat())

@@ -1,0 +1,139 @@
+"""Chargeback of a month: showback lines after the shared-cost policy, rounded to the cent.
+
+The month's showback is summed to lines (team, feature, env, model) in ClickHouse; what is left is a few
+hundred lines at most, so the policy and the cent rounding run here with exact decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from pipelines.allocation.allocate import drop_month, replace_month
+from pipelines.allocation.rounding import round_to_cents, split_integer
+from pipelines.ledger_config import UNATTRIBUTED, LedgerConfig, SharedCostPolicy
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import load_sql
+
+SHARED_COST_FEATURE = "(shared cost)"
+TOKEN_COLUMNS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
+                 "output_tokens", "web_search_requests")
+PICO = Decimal("0.000000000001")  # the 1e-12 USD unit of Decimal(38, 12)
+SHARE = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class Line:
+    team: str
+    feature: str
+    env: str
+    model: str
+    tokens: tuple[int, ...]  # in TOKEN_COLUMNS order
+    list_cost_usd: Decimal
+    showback_cost_usd: Decimal
+    provisional: bool
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.team, self.feature, self.env, self.model
+
+
+@dataclass(frozen=True)
+class ChargebackLine:
+    cost_center: str
+    line: Line
+    allocated_cost_usd: Decimal  # to the cent
+    share: Decimal
+
+
+def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
+    rows = ch.query_rows(load_sql("chargeback_lines_of_month"), {"month": month})
+    return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional))
+            for team, feature, env, model, *tokens, list_cost, allocated, provisional in rows]
+
+
+def _merge(lines: Iterable[Line]) -> list[Line]:
+    merged: dict[tuple[str, str, str, str], Line] = {}
+    for line in lines:
+        if (seen := merged.get(line.key)) is None:
+            merged[line.key] = line
+            continue
+        merged[line.key] = replace(
+            seen,
+            tokens=tuple(a + b for a, b in zip(seen.tokens, line.tokens, strict=True)),
+            list_cost_usd=seen.list_cost_usd + line.list_cost_usd,
+            showback_cost_usd=seen.showback_cost_usd + line.showback_cost_usd,
+            provisional=seen.provisional or line.provisional,
+        )
+    return [merged[key] for key in sorted(merged)]
+
+
+def _split_amount(amount: Decimal, weights: list[int]) -> list[Decimal]:
+    return [units * PICO for units in split_integer(int(amount / PICO), weights)]
+
+
+def _spread(line: Line, teams: list[str], weights: list[int]) -> list[Line]:
+    """One unattributed line split over teams in proportion to their weights, exactly."""
+    tokens = [split_integer(count, weights) for count in line.tokens]
+    list_costs = _split_amount(line.list_cost_usd, weights)
+    showback = _split_amount(line.showback_cost_usd, weights)
+    return [Line(team, SHARED_COST_FEATURE, "", line.model, tuple(t[i] for t in tokens), list_costs[i], showback[i],
+                 line.provisional) for i, team in enumerate(teams)]
+
+
+def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
+    """Move the unattributed lines as the policy says; totals (tokens and dollars) are unchanged.
+
+    ``proportional`` weighs each team by its own allocated cost in the month; with nothing attributed
+    there is nothing to weigh by and the residual stays unattributed.
+    """
+    residual = [line for line in lines if line.team == UNATTRIBUTED]
+    owned = [line for line in lines if line.team != UNATTRIBUTED]
+    if policy.kind == "none" or not residual:
+        return _merge(lines)
+    if policy.kind == "assign":
+        return _merge(owned + [replace(line, team=policy.team, feature=SHARED_COST_FEATURE, env="")
+                               for line in residual])
+    by_team: dict[str, Decimal] = {}
+    for line in owned:
+        by_team[line.team] = by_team.get(line.team, Decimal(0)) + line.showback_cost_usd
+    teams = sorted(team for team, cost in by_team.items() if cost > 0)
+    if not teams:
+        return _merge(lines)
+    weights = [int(by_team[team] / PICO) for team in teams]
+    return _merge(owned + [part for line in residual for part in _spread(line, teams, weights)])
+
+
+def chargeback_lines_for(lines: list[Line], config: LedgerConfig, month_closed: bool) -> list[ChargebackLine]:
+    """Policy applied, amounts rounded to the cent (summing to the month's total to the cent), shares."""
+    moved = apply_policy(lines, config.shared_cost_policy)
+    cents = round_to_cents([line.showback_cost_usd for line in moved])
+    total = sum(cents, Decimal(0))
+    result = []
+    for line, amount in zip(moved, cents, strict=True):
+        team = config.teams.get(line.team)
+        share = (amount / total).quantize(SHARE, ROUND_HALF_UP) if total else Decimal(0)
+        result.append(ChargebackLine(team.cost_center if team else "", replace(
+            line, provisional=line.provisional or not month_closed), amount, share))
+    return sorted(result, key=lambda c: (c.cost_center, *c.line.key))
+
+
+CHARGEBACK_COLUMNS = ["month", "cost_center", "team", "feature", "env", "model", *TOKEN_COLUMNS, "list_cost_usd",
+                      "showback_cost_usd", "allocated_cost_usd", "share", "provisional", "shared_cost_policy",
+                      "computed_at"]
+
+
+def write_chargeback(ch: ClickHouseResource, month: date, lines: list[ChargebackLine], policy: SharedCostPolicy,
+                     now: datetime | None = None) -> None:
+    """Replace the month of ``chargeback_monthly`` with ``lines``."""
+    computed_at = now or datetime.now(UTC)
+    rows = [[month, c.cost_center, c.line.team, c.line.feature, c.line.env, c.line.model, *c.line.tokens,
+             c.line.list_cost_usd, c.line.showback_cost_usd, c.allocated_cost_usd, c.share, int(c.line.provisional),
+             policy.describe(), computed_at] for c in lines]
+    with ch.connect() as client:
+        drop_month(client, "chargeback_monthly_staging", month)
+        if rows:
+            client.insert("chargeback_monthly_staging", rows, column_names=CHARGEBACK_COLUMNS)
+        replace_month(client, "chargeback_monthly", month)

@@ -1,0 +1,129 @@
+"""The allocation's asset checks: does the month add up, and how far do events and Admin API agree."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+
+from pipelines.allocation.rounding import CENT
+from pipelines.ledger_config import Reconciliation
+from pipelines.metadata import markdown_table
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import load_sql
+
+SUMS_TO_AUTHORITY = "allocation_sums_to_authority"
+COVERAGE = "event_coverage_above_threshold"
+OVERCOUNT = "event_overcount_below_threshold"
+UNKNOWN_MODELS = "no_unknown_models"
+SHOWN = 20  # rows listed in a check's Markdown table
+
+
+def check_specs(asset: str) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(SUMS_TO_AUTHORITY, asset=asset, description="Per day and workspace, allocated cost equals the "
+                       "cost report to the cent (list price where no report yet), and tokens equal the Admin API's."),
+        AssetCheckSpec(COVERAGE, asset=asset, description="Share of Admin API tokens explained by application events, "
+                       "per day and workspace, is at least reconciliation.coverage_warn_below."),
+        AssetCheckSpec(OVERCOUNT, asset=asset, description="Event tokens beyond the Admin API's, as a share of event "
+                       "tokens, stay within reconciliation.overcount_warn_above."),
+        AssetCheckSpec(UNKNOWN_MODELS, asset=asset, blocking=True, description="Every model in the Admin API usage "
+                       "has a list price; an unknown model is never priced as some default."),
+    ]
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else Decimal(amount).quantize(CENT, ROUND_HALF_UP)
+
+
+def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
+    days = ch.query_rows(load_sql("allocation_vs_cost_report"), {"month": month})
+    bad_cost = [(day, workspace or "(default)", _cents(report), _cents(allocated), _cents(list_cost))
+                for day, workspace, report, allocated, list_cost in days
+                if (_cents(allocated) or 0) != (_cents(report) if report is not None else _cents(list_cost))]
+    bad_tokens = ch.query_rows(load_sql("allocation_quantity_mismatches"), {"month": month})
+    reported = sum(1 for row in days if row[2] is not None)
+    return AssetCheckResult(
+        check_name=SUMS_TO_AUTHORITY,
+        passed=not bad_cost and not bad_tokens,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "days_x_workspaces": len(days),
+            "with_cost_report": reported,
+            "provisional": len(days) - reported,
+            "cost_mismatches": len(bad_cost),
+            "token_mismatches": len(bad_tokens),
+            "mismatches": MetadataValue.md(
+                markdown_table(["day", "workspace", "cost report", "allocated", "list"], bad_cost[:SHOWN])
+                + "\n\n" + markdown_table(["day", "workspace", "token type", "Admin API", "allocated"],
+                                          bad_tokens[:SHOWN])
+                if bad_cost or bad_tokens else "none"),
+        },
+    )
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation) -> list[AssetCheckResult]:
+    rows = ch.query_rows(load_sql("allocation_reconciliation_of_month_rows"), {"month": month})
+    low = [(day, workspace or "(default)", authority, explained, f"{_ratio(explained, authority):.2%}")
+           for day, workspace, authority, _events, explained, _over, _pending in rows
+           if authority and _ratio(explained, authority) < limits.coverage_warn_below]
+    authority = sum(row[2] for row in rows)
+    events = sum(row[3] for row in rows)
+    explained = sum(row[4] for row in rows)
+    overcount = sum(row[5] for row in rows)
+    pending = sum(row[6] for row in rows)
+    worst = sorted(((day, workspace or "(default)", ev, over, f"{_ratio(over, ev):.2%}")
+                    for day, workspace, _a, ev, _x, over, _p in rows if over), key=lambda r: -r[3])
+    return [
+        AssetCheckResult(
+            check_name=COVERAGE,
+            passed=not low,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "coverage": _ratio(explained, authority),
+                "threshold": limits.coverage_warn_below,
+                "authority_tokens": authority,
+                "explained_tokens": explained,
+                "days_x_workspaces_below": len(low),
+                "below_threshold": MetadataValue.md(
+                    markdown_table(["day", "workspace", "Admin API tokens", "explained", "coverage"], low[:SHOWN])
+                    if low else "none"),
+            },
+        ),
+        AssetCheckResult(
+            check_name=OVERCOUNT,
+            passed=_ratio(overcount, events) <= limits.overcount_warn_above,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "overcount_rate": _ratio(overcount, events),
+                "threshold": limits.overcount_warn_above,
+                "event_tokens": events,
+                "overcount_tokens": overcount,
+                "pending_event_tokens": pending,
+                "worst": MetadataValue.md(
+                    markdown_table(["day", "workspace", "event tokens", "over-count", "rate"], worst[:SHOWN])
+                    if worst else "none"),
+            },
+        ),
+    ]
+
+
+def unknown_models(ch: ClickHouseResource, month: date) -> AssetCheckResult:
+    rows = ch.query_rows(load_sql("allocation_unknown_models"), {"month": month})
+    return AssetCheckResult(
+        check_name=UNKNOWN_MODELS,
+        passed=not rows,
+        severity=AssetCheckSeverity.ERROR,
+        description=("models without a list price (add them to pipelines/pricing/model_prices.csv or LEDGER_CONFIG "
+                     "prices): " + ", ".join(sorted({row[0] for row in rows}))) if rows else None,
+        metadata={
+            "unknown_models": sorted({row[0] for row in rows}),
+            "volumes": MetadataValue.md(
+                markdown_table(["model", "context window", "token type", "quantity"], rows) if rows else "none"),
+        },
+    )
