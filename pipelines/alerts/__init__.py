@@ -1,0 +1,1 @@
+"""Alert delivery shared by every alerting sensor: dedup in ClickHouse, Slack or the log as the channel."""

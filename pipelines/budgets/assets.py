@@ -1,0 +1,167 @@
+"""Dagster side of budgets: the ``spend_hourly`` rollup and ``budget_status`` assets, and the
+``budget_alerts`` sensor that sends each threshold crossing to Slack exactly once."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    MaterializeResult,
+    MetadataValue,
+    SensorEvaluationContext,
+    SkipReason,
+    asset,
+    define_asset_job,
+    sensor,
+)
+
+from pipelines.alerts.clock import Clock
+from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
+from pipelines.alerts.slack import SlackResource
+from pipelines.allocation.assets import allocation
+from pipelines.budgets.messages import candidate_keys, due_alerts, percent, usd
+from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.budgets.status import BudgetStatus, budget_statuses, read_budget_statuses
+from pipelines.events.assets import usage_events
+from pipelines.ledger_config import load_ledger_config
+from pipelines.metadata import markdown_table
+from pipelines.pricing.assets import model_prices
+from pipelines.storage.clickhouse import ClickHouseResource
+
+STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
+                  "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_percent", "data_until",
+                  "computed_at"]
+
+# After any upstream update (an ingest, an allocation of any month, new prices), once it has finished.
+# Not AutomationCondition.eager(): months never allocated (missing partitions) must not block it.
+_AFTER_UPSTREAM = (
+    (AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()).since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+)
+
+
+@asset(
+    group_name="budgets",
+    kinds={"clickhouse"},
+    deps=[usage_events, allocation, model_prices],
+    automation_condition=_AFTER_UPSTREAM,
+    description="Hourly spend per team / feature / env / workspace / api key from the start of the previous "
+    "month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
+    "What budget ticks read instead of raw events.",
+)
+def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:
+    refresh = refresh_spend_rollup(clickhouse, clock.now())
+    until = refresh.admin_priced_until
+    context.log.info("spend rollup rewritten from %s: %d rows, %s; Admin-API-priced until %s",
+                     refresh.refreshed_from, refresh.rows, usd(refresh.spend_usd), until or "never (no allocation)")
+    return MaterializeResult(metadata={
+        "refreshed_from": str(refresh.refreshed_from),
+        "admin_priced_until": str(until) if until else "no allocation yet: all hours event-priced",
+        "rows": refresh.rows,
+        "spend_usd": usd(refresh.spend_usd),
+        "unpriced_units": refresh.unpriced_units,
+    })
+
+
+def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
+    budget = status.budget
+    return [budget.id, status.period.label, status.period.start, status.period.end, budget.scope,
+            budget.target or "", budget.env or "", budget.amount_usd, status.spend_usd, status.percent,
+            list(status.crossed), status.projected_usd, status.projected_percent, status.data_until, computed_at]
+
+
+@asset(
+    group_name="budgets",
+    kinds={"clickhouse"},
+    deps=[spend_hourly],
+    automation_condition=AutomationCondition.eager(),
+    description="Each budget in LEDGER_CONFIG for its current period (and the previous one shortly after it "
+    "ended): spend, percent, thresholds crossed, projected period-end spend at the current run rate.",
+)
+def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:
+    now = clock.now()
+    statuses = budget_statuses(clickhouse, load_ledger_config().budgets, now)
+    with clickhouse.connect() as client:
+        client.command("TRUNCATE TABLE budget_status")
+        if statuses:
+            client.insert("budget_status", [_status_row(s, now) for s in statuses], column_names=STATUS_COLUMNS)
+    context.log.info("%d budget periods evaluated", len(statuses))
+    table = markdown_table(
+        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected"],
+        [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
+          percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
+          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})") for s in statuses],
+    )
+    return MaterializeResult(metadata={
+        "budgets": len({s.budget.id for s in statuses}),
+        "over_budget": sum(1 for s in statuses if s.percent >= 100),
+        "projected_over_budget": sum(1 for s in statuses if s.projected_to_exceed),
+        "data_until": str(statuses[0].data_until) if statuses and statuses[0].data_until else "no data",
+        "status": MetadataValue.md(table if statuses else "no budgets configured"),
+    })
+
+
+# Prices first: spend is priced with them (make demo and a manual refresh run this job).
+refresh_budget_status_job = define_asset_job(
+    "refresh_budget_status", selection=[model_prices, spend_hourly, budget_status])
+
+budget_automation_sensor = AutomationConditionSensorDefinition(
+    "budget_rollup_automation",
+    target=AssetSelection.assets(spend_hourly, budget_status),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Refreshes the spend rollup and budget_status after each ingest, allocation or price load.",
+)
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    budgets: int
+    budget_periods: int
+    report: DeliveryReport
+
+    def summary(self) -> str:
+        return f"{self.budgets} budgets, {self.budget_periods} budget periods checked; alerts: {self.report.summary()}"
+
+
+def check_budgets(
+    clickhouse: ClickHouseResource, slack: SlackResource, now: datetime, log: Any,
+    retry_not_before: datetime | None = None,
+) -> BudgetCheck:
+    """One round of budget alerting: statuses from the rollup, due alerts, delivery (what a tick does)."""
+    budgets = load_ledger_config().budgets
+    if not budgets:
+        return BudgetCheck(0, 0, DeliveryReport())
+    ledger = AlertLedger(clickhouse)
+    with clickhouse.connect() as client:  # one short session for both reads; none is held while sending
+        statuses = read_budget_statuses(client, budgets, now)
+        settled = ledger.sent(candidate_keys(statuses), client)
+    alerts = due_alerts(statuses, settled, slack.dagster_ui_url)
+    report = deliver(alerts, ledger, slack.sender(log), now, retry_not_before, log, settled)
+    return BudgetCheck(len(budgets), len(statuses), report)
+
+
+@sensor(
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Sends each budget threshold crossing (and a projected-to-exceed warning) to Slack exactly once; "
+    "alerts_sent in ClickHouse is the record, so a restart or a reset cursor sends nothing twice.",
+)
+def budget_alerts(
+    context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock
+):
+    # The cursor only remembers a 429's Retry-After; what was sent lives in alerts_sent.
+    waiting = json.loads(context.cursor).get("retry_not_before") if context.cursor else None
+    check = check_budgets(clickhouse, slack, clock.now(), context.log,
+                          datetime.fromisoformat(waiting) if waiting else None)
+    retry = check.report.retry_not_before
+    context.update_cursor(json.dumps({"retry_not_before": retry.isoformat() if retry else None}))
+    check.report.raise_for_rejected()
+    return SkipReason(check.summary() if check.budgets else "no budgets configured in LEDGER_CONFIG")

@@ -1,0 +1,100 @@
+"""A budget as written in the ``budgets:`` section of LEDGER_CONFIG, validated on load.
+
+Every error names the budget (its id) and the field, e.g.
+``budget 'search-daily': amount_usd: Input should be greater than 0``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipelines.budgets.periods import PeriodKind
+
+Scope = Literal["org", "workspace", "team", "feature", "api_key"]
+DEFAULT_THRESHOLDS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
+
+# The spend_hourly column a scope's target is compared with.
+SCOPE_COLUMN = {"workspace": "workspace_id", "team": "team", "feature": "feature", "api_key": "api_key_id"}
+
+
+class Budget(BaseModel):
+    """Scope (optionally filtered by env) x period x amount x thresholds x Slack channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    scope: Scope
+    target: str | None = Field(
+        default=None,
+        description="The team, feature, workspace id ('' = default workspace) or api key id ('' = console); "
+        "none for org.",
+    )
+    env: str | None = None
+    period: PeriodKind
+    amount_usd: Decimal = Field(gt=0)
+    thresholds: tuple[Decimal, ...] = DEFAULT_THRESHOLDS
+    slack_channel: str = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_the_budget(cls, data: Any, handler: Any) -> Budget:
+        budget_id = data.get("id") if isinstance(data, dict) else None
+        try:
+            budget = handler(data)
+        except ValidationError as exc:
+            fields = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'budget'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"budget {budget_id!r}: {fields}") from None
+        if isinstance(budget, Budget) and (problem := budget._target_problem()):
+            raise ValueError(f"budget {budget_id!r}: {problem}")
+        return budget
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending_and_positive(cls, thresholds: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        if not thresholds:
+            raise ValueError("at least one threshold is needed")
+        if any(t <= 0 for t in thresholds):
+            raise ValueError("thresholds are percentages greater than 0")
+        if any(b <= a for a, b in pairwise(thresholds)):
+            raise ValueError(f"thresholds must be strictly ascending, got {[str(t) for t in thresholds]}")
+        return thresholds
+
+    def _target_problem(self) -> str | None:
+        if self.scope == "org" and self.target is not None:
+            return "target: an org budget has no target"
+        if self.scope != "org" and self.target is None:
+            return f"target: a {self.scope} budget needs a target"
+        return None
+
+    def describe_scope(self) -> str:
+        what = "whole organisation" if self.scope == "org" else f"{self.scope} {self.target or '(default)'}"
+        return f"{what}, env {self.env}" if self.env else what
+
+    def matches(self, team: str, feature: str, env: str, workspace_id: str, api_key_id: str) -> bool:
+        """Whether spend with these rollup columns counts against this budget."""
+        if self.env is not None and env != self.env:
+            return False
+        if self.scope == "org":
+            return True
+        value = {"team": team, "feature": feature, "workspace_id": workspace_id, "api_key_id": api_key_id}
+        return value[SCOPE_COLUMN[self.scope]] == self.target
+
+
+def budget_config_errors(budgets: list[Budget], teams: set[str]) -> list[str]:
+    """Cross-budget problems: a repeated id, or a team budget for a team that is not configured
+    (checked only when teams are configured)."""
+    errors, seen = [], set()
+    for budget in budgets:
+        if budget.id in seen:
+            errors.append(f"budget {budget.id!r}: id: used by more than one budget")
+        seen.add(budget.id)
+        if budget.scope == "team" and teams and budget.target not in teams:
+            errors.append(f"budget {budget.id!r}: target: unknown team {budget.target!r} "
+                          f"(configured teams: {', '.join(sorted(teams))})")
+    return errors

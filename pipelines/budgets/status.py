@@ -1,0 +1,104 @@
+"""Each budget's state in a period: spend, percent, thresholds crossed, projected period-end spend.
+
+Computed from the spend rollup only (one query per tick, whatever the number of budgets or events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from clickhouse_connect.driver.client import Client
+
+from pipelines.budgets.model import Budget
+from pipelines.budgets.periods import Period, periods_to_check
+from pipelines.budgets.spend import DailySpend, read_daily_spend
+from pipelines.storage.clickhouse import ClickHouseResource
+
+# A period that ended less than this long ago is still checked: late events or a fresh allocation
+# can still push it over a threshold, and that alert must not be lost.
+LATE_DATA_GRACE = timedelta(hours=24)
+# No forecast before this share of the period has passed: a run rate from the first hours is noise.
+FORECAST_MIN_ELAPSED = 0.2
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Budget
+    period: Period
+    now: datetime
+    spend_usd: Decimal
+    unpriced_units: int
+    data_until: datetime | None  # end of the newest hour in the rollup
+
+    @property
+    def percent(self) -> Decimal:
+        return self.spend_usd * HUNDRED / self.budget.amount_usd
+
+    @property
+    def crossed(self) -> tuple[Decimal, ...]:
+        return tuple(t for t in self.budget.thresholds if self.percent >= t)
+
+    @property
+    def is_current(self) -> bool:
+        return self.period.start <= self.now < self.period.end
+
+    @property
+    def projected_usd(self) -> Decimal:
+        """Spend at period end if the period-to-date run rate holds (a closed period: its spend)."""
+        elapsed = (self.now - self.period.start).total_seconds()
+        if not self.is_current or elapsed <= 0:
+            return self.spend_usd
+        return self.spend_usd * Decimal(self.period.length.total_seconds()) / Decimal(elapsed)
+
+    @property
+    def projected_percent(self) -> Decimal:
+        return self.projected_usd * HUNDRED / self.budget.amount_usd
+
+    @property
+    def projected_to_exceed(self) -> bool:
+        """The run rate passes 100 % while the spend has not yet, late enough in the period to mean it."""
+        return (self.is_current and self.period.elapsed_share(self.now) >= FORECAST_MIN_ELAPSED
+                and self.projected_percent >= HUNDRED > self.percent)
+
+
+def statuses_from_daily(
+    budgets: list[Budget], daily: list[DailySpend], now: datetime, grace: timedelta = LATE_DATA_GRACE
+) -> list[BudgetStatus]:
+    data_until = max((d.data_until for d in daily), default=None)
+    by_scope: dict[tuple[str, str, str, str, str], list[DailySpend]] = {}
+    for d in daily:
+        by_scope.setdefault((d.team, d.feature, d.env, d.workspace_id, d.api_key_id), []).append(d)
+    statuses = []
+    for budget in budgets:
+        matching = [d for scope, rows in by_scope.items() if budget.matches(*scope) for d in rows]
+        for period in periods_to_check(budget.period, now, grace):
+            first, end = period.start.date(), period.end.date()
+            rows = [d for d in matching if first <= d.day < end]
+            statuses.append(BudgetStatus(
+                budget, period, now,
+                spend_usd=sum((d.spend_usd for d in rows), Decimal(0)),
+                unpriced_units=sum(d.unpriced_units for d in rows),
+                data_until=data_until,
+            ))
+    return statuses
+
+
+def read_budget_statuses(
+    client: Client, budgets: list[Budget], now: datetime, grace: timedelta = LATE_DATA_GRACE
+) -> list[BudgetStatus]:
+    """Every budget in every period still checked at ``now`` (the current one, and the previous one
+    within ``grace`` of its end), from one read of the rollup."""
+    if not budgets:
+        return []
+    since = min(p.start for b in budgets for p in periods_to_check(b.period, now, grace))
+    return statuses_from_daily(budgets, read_daily_spend(client, since), now, grace)
+
+
+def budget_statuses(
+    ch: ClickHouseResource, budgets: list[Budget], now: datetime, grace: timedelta = LATE_DATA_GRACE
+) -> list[BudgetStatus]:
+    with ch.connect() as client:
+        return read_budget_statuses(client, budgets, now, grace)

@@ -1,0 +1,11 @@
+-- What a budget tick reads: rollup spend per day and scope columns from {since} on.
+-- Its size grows with days x distinct scopes, never with the number of raw events.
+SELECT
+    toDate(hour)                        AS day,
+    team, feature, env, workspace_id, api_key_id,
+    sum(spend_usd)                      AS spend_usd,
+    sum(unpriced_units)                 AS unpriced_units,
+    max(hour) + INTERVAL 1 HOUR         AS data_until
+FROM spend_hourly FINAL
+WHERE hour >= {since:DateTime('UTC')}
+GROUP BY day, team, feature, env, workspace_id, api_key_id
