@@ -1,0 +1,1 @@
+"""Cache-opportunity analysis: where prompt caching would save money, and where it is wasted (docs/cache.md)."""
