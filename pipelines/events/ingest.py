@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.events.landing_zone import is_gzip, landing_files, read_blocks, size_of
-from pipelines.events.parsing import LINE_COLUMN, Reject, parse_block, raw_text
-from pipelines.events.validation import validate
+from pipelines.events.load import DeadLetter, insert_events, parse_events
+from pipelines.events.parsing import LINE_COLUMN, Reject
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import load_sql
 
@@ -103,7 +103,7 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path, batch_bytes: in
         report.files.setdefault(name, (0, 0))
         batch.progress[name] = FileProgress(start.byte_offset, lines_read, size)
         for block in read_blocks(path, start.byte_offset):
-            events, rejects = _parse(block.data, lines_read + 1, expect_clean=clean)
+            events, rejects = parse_events(block.data, lines_read + 1, expect_clean=clean)
             clean = not rejects
             lines_read += block.data.count(b"\n")
             events = _with_source(events, name)
@@ -120,19 +120,6 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path, batch_bytes: in
     return report
 
 
-def _parse(data: bytes, first_line: int, expect_clean: bool = True) -> tuple[pa.Table, list[Reject]]:
-    parsed = parse_block(data, first_line, expect_clean)
-    checked = validate(parsed.table())
-    rejects = parsed.rejects
-    if checked.rejected_lines:
-        lines = data.split(b"\n")
-        rejects += [
-            Reject(number, reason, raw_text(lines[number - first_line]))
-            for number, reason in zip(checked.rejected_lines, checked.rejected_reasons, strict=True)
-        ]
-    return checked.events, rejects
-
-
 def _with_source(events: pa.Table, source: str) -> pa.Table:
     rows = events.num_rows
     return events.drop_columns([LINE_COLUMN]).append_column(
@@ -143,18 +130,9 @@ def _with_source(events: pa.Table, source: str) -> pa.Table:
 def _write(ch: ClickHouseResource, batch: _Batch) -> None:
     """Rows first, then offsets: a crash in between only causes a harmless re-read."""
     now = datetime.now(UTC)
+    dead_letters = [DeadLetter("file", source, -1, r.line_number, r.reason, r.raw) for source, r in batch.rejects]
     with ch.connect() as client:
-        if batch.events:
-            table = pa.concat_tables(batch.events)
-            if table.num_rows:
-                stamp = pa.repeat(pa.scalar(now, pa.timestamp("ms", tz="UTC")), table.num_rows)
-                client.insert_arrow("usage_events", table.append_column("ingested_at", stamp))
-        if batch.rejects:
-            client.insert(
-                "rejected_events",
-                [["file", source, -1, r.line_number, r.reason, r.raw, now] for source, r in batch.rejects],
-                column_names=["source_type", "source", "partition", "position", "reason", "raw", "rejected_at"],
-            )
+        insert_events(client, batch.events, dead_letters, now)
         client.insert(
             "ingest_files",
             [[path, p.byte_offset, p.lines_read, p.file_size, now] for path, p in batch.progress.items()],

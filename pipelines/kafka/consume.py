@@ -1,0 +1,155 @@
+"""Drain the topic up to the high watermarks seen at the start, in bounded batches, committing after each insert.
+
+Per batch: decode, insert rows and dead letters into ClickHouse, close the database session, then commit
+the next offset of every partition in the batch. A crash before the commit re-delivers the batch to
+whichever consumer owns the partition next; ``usage_events`` (ReplacingMergeTree on event_id) and
+``rejected_events`` (keyed by topic, partition, offset) collapse the repeat, so nothing is lost and
+nothing is counted twice. A poison message becomes a dead letter and its offset is committed like any
+other, so it never blocks its partition.
+
+The run joins the consumer group (``subscribe``), so several runs or consumers share the partitions;
+on a rebalance the batch read so far is written and committed before the partitions are given up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from pipelines.events.load import insert_events
+from pipelines.kafka.lag import PartitionLag, group_lag
+from pipelines.kafka.messages import Received, decode_batch
+from pipelines.kafka.resource import KafkaSource
+from pipelines.storage.clickhouse import ClickHouseResource
+
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.1  # how often a run checks whether it has reached its targets
+
+
+@dataclass
+class DrainReport:
+    messages: Counter[int] = field(default_factory=Counter)  # partition -> messages read
+    loaded: int = 0
+    rejected: int = 0
+    batches: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    lag: list[PartitionLag] = field(default_factory=list)  # after the run
+
+    def add(self, events: pa.Table, reasons: list[str]) -> None:
+        self.batches += 1
+        self.loaded += events.num_rows
+        self.rejected += len(reasons)
+        self.reasons.update(reasons)
+        if events.num_rows:
+            low, high = (v.as_py() for v in pc.min_max(events.column("ts")).values())
+            self.first_ts = low if self.first_ts is None else min(self.first_ts, low)
+            self.last_ts = high if self.last_ts is None else max(self.last_ts, high)
+
+
+class _Drain:
+    """One run's state: the targets, what the group assigned us, and the batch not yet committed."""
+
+    def __init__(self, ch: ClickHouseResource, source: KafkaSource, consumer: Consumer,
+                 before: list[PartitionLag], after_insert: Callable[[], None] | None) -> None:
+        self.ch, self.source, self.consumer = ch, source, consumer
+        self.targets = {p.partition: p.high_watermark for p in before}
+        self.oldest = {p.partition: p.low_watermark for p in before}
+        self.after_insert = after_insert
+        self.next_offset: dict[int, int] | None = None  # per assigned partition; None until assigned
+        self.pending: list[Received] = []
+        self.report = DrainReport()
+
+    def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = consumer.committed(partitions, timeout=self.source.timeout_s) if partitions else []
+        self.next_offset = {tp.partition: max(tp.offset, self.oldest.get(tp.partition, 0)) for tp in committed}
+
+    def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.flush()
+        self.next_offset = None
+
+    def done(self) -> bool:
+        return self.next_offset is not None and all(
+            offset >= self.targets.get(partition, 0) for partition, offset in self.next_offset.items()
+        )
+
+    def take(self, messages: list[Message]) -> int:
+        """Keep the messages for the next flush and move the partitions' positions; returns how many were events."""
+        taken = len(self.pending)
+        for message in messages:
+            partition, offset, error = message.partition(), message.offset(), message.error()
+            if error is None:
+                self.pending.append(Received(partition, offset, message.value()))
+                offset += 1
+            elif error.code() == KafkaError._PARTITION_EOF:
+                # The end of the partition: done here even when offsets have gaps (transaction markers).
+                offset = max(offset, self.targets.get(partition, 0))
+            else:
+                raise KafkaException(error)
+            if self.next_offset is not None:
+                self.next_offset[partition] = offset
+        return len(self.pending) - taken
+
+    def flush(self) -> None:
+        """Insert the pending batch, then commit it: the only place offsets are committed.
+
+        The batch leaves memory first: if anything below fails, it is re-delivered, never re-written
+        by the revoke that closing the consumer triggers."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        topic = self.source.topic
+        events, dead = decode_batch(topic, batch)
+        with self.ch.connect() as client:
+            insert_events(client, [events] if events.num_rows else [], dead, datetime.now(UTC))
+        if self.after_insert is not None:
+            self.after_insert()
+        ends: dict[int, int] = {}
+        for message in batch:
+            ends[message.partition] = max(ends.get(message.partition, 0), message.offset + 1)
+        self.consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in sorted(ends.items())],
+                             asynchronous=False)
+        self.report.messages.update(Counter(m.partition for m in batch))
+        self.report.add(events, [d.reason for d in dead])
+
+
+def drain(ch: ClickHouseResource, source: KafkaSource, max_seconds: float = 600.0,
+          after_insert: Callable[[], None] | None = None) -> DrainReport:
+    """Read what the group has not committed, up to the high watermarks at the start (or ``max_messages_per_run``).
+
+    ``after_insert`` runs between a batch's insert and its commit (tests use it to crash there).
+    """
+    with source.consumer() as consumer:
+        before = group_lag(consumer, source.topic, source.timeout_s)
+        if sum(p.lag for p in before) == 0:
+            return DrainReport(lag=before)
+        run = _Drain(ch, source, consumer, before, after_insert)
+        consumer.subscribe([source.topic], on_assign=run.on_assign, on_revoke=run.on_revoke)
+        started = time.monotonic()
+        read = 0
+        while not run.done() and read < source.max_messages_per_run:
+            waited = time.monotonic() - started
+            if waited > max_seconds or (run.next_offset is None and waited > source.timeout_s):
+                log.warning("stopping after %.0f s with %s", waited,
+                            "no partition assigned" if run.next_offset is None else "the high watermarks not reached")
+                break
+            room = min(source.batch_messages - len(run.pending), source.max_messages_per_run - read)
+            read += run.take(consumer.consume(num_messages=room, timeout=_POLL_S))
+            if len(run.pending) >= source.batch_messages:
+                run.flush()
+        run.flush()
+    # Measured by a client outside the group: the run's own consumer would queue these requests behind
+    # its fetches, which the broker holds for up to fetch.wait.max.ms each.
+    with source.consumer() as consumer:
+        run.report.lag = group_lag(consumer, source.topic, source.timeout_s)
+    return run.report
