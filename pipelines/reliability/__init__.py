@@ -1,0 +1,1 @@
+"""Reliability of the organisation's Claude traffic as the usage events see it: rate-limit health."""

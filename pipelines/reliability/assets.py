@@ -1,0 +1,106 @@
+"""Dagster side of rate-limit health: the ``rate_limit_health`` asset, its job and hourly schedule.
+
+The Slack sensor for breaches is meant to share the budget alerts' delivery; it reads
+``pipelines.reliability.health.current_breaches``.
+"""
+
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    MetadataValue,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+)
+from pydantic import Field
+
+from pipelines.events.assets import usage_events
+from pipelines.metadata import markdown_table
+from pipelines.reliability.health import (
+    UNTIL_THE_END,
+    HealthLines,
+    HealthRow,
+    breaches_between,
+    health_between,
+    refresh_rate_limit_health,
+)
+from pipelines.storage.clickhouse import ClickHouseResource
+
+TOP = 10
+
+
+class RateLimitHealthConfig(Config):
+    lookback_hours: int = Field(default=48, ge=1, description="Hours recomputed, ending at the latest event's hour.")
+    max_rate_limited_share: float = Field(default=HealthLines.max_rate_limited_share, ge=0, le=1,
+                                          description="A 429 share above this is a breach.")
+    min_requests: int = Field(default=HealthLines.min_requests, ge=1,
+                              description="Hours with fewer calls never breach on the 429 share.")
+    min_headroom: float = Field(default=HealthLines.min_headroom, ge=0, le=1,
+                                description="Request or token headroom (remaining / limit) below this is a breach.")
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def health_table(rows: list[HealthRow]) -> str:
+    return markdown_table(
+        ["hour (UTC)", "model", "api key", "calls", "429 rate", "min request headroom", "min token headroom",
+         "p50 / p90 / p99 ms", "errors"],
+        [(f"{r.hour:%Y-%m-%d %H:00}", r.model, r.api_key_id or "(console)", f"{r.requests:,}",
+          _share(r.rate_limited_share), _share(r.requests_headroom_min), _share(r.tokens_headroom_min),
+          f"{_ms(r.latency_p50_ms)} / {_ms(r.latency_p90_ms)} / {_ms(r.latency_p99_ms)}",
+          ", ".join(f"{kind} {count}" for kind, count in sorted(r.error_types.items())) or "–")
+         for r in rows],
+    )
+
+
+@asset(
+    group_name="reliability",
+    kinds={"clickhouse"},
+    deps=[usage_events],
+    description="Rate-limit health per hour, model and API key from usage events (table rate_limit_health_hourly): "
+    "429 rate, least request / token headroom seen in the anthropic-ratelimit-* headers (remaining / limit), "
+    "p50/p90/p99 latency of successful calls and the error-type mix. Recomputes the last lookback_hours "
+    "(default 48) up to the latest event. Breaches (429 rate or headroom past a configurable line): "
+    "pipelines.reliability.health.current_breaches (docs/emitter.md).",
+)
+def rate_limit_health(
+    context: AssetExecutionContext, config: RateLimitHealthConfig, clickhouse: ClickHouseResource
+) -> MaterializeResult:
+    refresh = refresh_rate_limit_health(clickhouse, config.lookback_hours)
+    if refresh.window_start is None:
+        context.log.info("no usage events: rate-limit health has nothing to compute")
+        return MaterializeResult(metadata={"window": "no usage events", "cells": 0})
+    lines = HealthLines(config.max_rate_limited_share, config.min_requests, config.min_headroom)
+    worst = health_between(clickhouse, refresh.window_start, UNTIL_THE_END, limit=TOP)
+    breaches = breaches_between(clickhouse, refresh.window_start, UNTIL_THE_END, lines)
+    context.log.info("rate-limit health from %s: %d cells, %d calls, %d rate-limited, %d breaches",
+                     f"{refresh.window_start:%Y-%m-%d %H:00}", refresh.cells, refresh.requests,
+                     refresh.rate_limited, len(breaches))
+    return MaterializeResult(metadata={
+        "window_start": f"{refresh.window_start:%Y-%m-%d %H:00} UTC",
+        "cells": refresh.cells,
+        "requests": refresh.requests,
+        "rate_limited": refresh.rate_limited,
+        "rate_limited_share": _share(refresh.rate_limited / refresh.requests if refresh.requests else None),
+        "breaches_in_window": len(breaches),
+        "worst_cells": MetadataValue.md(health_table(worst)),
+    })
+
+
+rate_limit_health_job = define_asset_job("refresh_rate_limit_health", selection=[rate_limit_health])
+
+rate_limit_health_schedule = ScheduleDefinition(
+    job=rate_limit_health_job,
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Refreshes rate-limit health every hour.",
+)
