@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)/.ledger
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: install demo test dev lint bench clean
+.PHONY: install demo test dev lint bench clean simulator
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,6 +32,11 @@ dev: install
 
 lint: install
 	$(BIN)/ruff check .
+
+## A local Anthropic Admin API serving the demo organisation (http://127.0.0.1:$(SIMULATOR_PORT)).
+SIMULATOR_PORT ?= 8765
+simulator: install
+	$(BIN)/python -m pipelines.admin_api.simulator --port $(SIMULATOR_PORT)
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -38,3 +38,65 @@ def export_dir() -> Path:
 
 def ledger_config_path() -> Path:
     return Path(_env("LEDGER_CONFIG") or PROJECT_ROOT / "ledger.yaml").resolve()
+
+
+def slack_bot_token() -> str | None:
+    """Slack bot token for chat.postMessage; unset (and no webhook): alerts go to the log only."""
+    return _env("SLACK_BOT_TOKEN")
+
+
+def slack_api_url() -> str | None:
+    """Slack Web API base URL (slack-sdk ``base_url``); unset: https://slack.com/api/."""
+    return _env("SLACK_API_URL")
+
+
+def slack_webhook_url() -> str | None:
+    """Alternative to the bot token: a Slack incoming-webhook URL (a secret)."""
+    return _env("SLACK_WEBHOOK_URL")
+
+
+def dagster_ui_url() -> str | None:
+    """Where the Dagster UI is reachable, for links in alerts (e.g. http://127.0.0.1:3000)."""
+    return _env("DAGSTER_UI_URL")
+
+
+def admin_api_key() -> str | None:
+    """Anthropic Admin API key (``sk-ant-admin…``), a secret; unset: the collector assets fail clearly."""
+    return _env("ANTHROPIC_ADMIN_API_KEY")
+
+
+def anthropic_base_url() -> str:
+    """Admin API base URL (the bundled simulator's URL in ``make demo`` and the tests)."""
+    return _env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+
+
+def kafka_bootstrap_servers() -> str | None:
+    """Kafka brokers (``host:port,...``); with ``LEDGER_KAFKA_TOPIC`` it switches the Kafka source on."""
+    return _env("KAFKA_BOOTSTRAP_SERVERS")
+
+
+def kafka_topic() -> str | None:
+    return _env("LEDGER_KAFKA_TOPIC")
+
+
+def kafka_group_id() -> str:
+    return _env("LEDGER_KAFKA_GROUP_ID") or "claude-ledger"
+
+
+def kafka_max_lag() -> int:
+    """Messages behind the high watermarks (all partitions together) above which the lag check warns."""
+    return int(_env("LEDGER_KAFKA_MAX_LAG") or 10_000)
+
+
+_KAFKA_OWN_SETTINGS = frozenset({"LEDGER_KAFKA_TOPIC", "LEDGER_KAFKA_GROUP_ID", "LEDGER_KAFKA_MAX_LAG"})
+
+
+def kafka_client_settings() -> dict[str, str]:
+    """Any other ``LEDGER_KAFKA_*`` variable as a librdkafka setting (SASL/TLS and the like), e.g.
+    ``LEDGER_KAFKA_SASL_PASSWORD`` → ``sasl.password``. May hold secrets: read when a client is made,
+    never stored in Dagster resource config."""
+    return {
+        name.removeprefix("LEDGER_KAFKA_").lower().replace("_", "."): value
+        for name, value in os.environ.items()
+        if name.startswith("LEDGER_KAFKA_") and name not in _KAFKA_OWN_SETTINGS and value.strip()
+    }

@@ -67,7 +67,7 @@ API_KEYS = (
 
 FEATURES = (
     Feature("search", "query-rewrite", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
-            "claude-haiku-4-5-20251001", 24, 700, 120, 2400, 0),
+            "claude-haiku-4-5-20251001", 24, 700, 120, 4800, 0),
     Feature("search", "answer-synthesis", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
             "claude-sonnet-4-5-20250929", 10, 5000, 600, 4000, 300, web_searches=0.4),
     Feature("support", "ticket-triage", "prod", "apikey_01SupportBot", "wrkspc_01SupportBots",
@@ -83,7 +83,7 @@ FEATURES = (
     Feature("data", "doc-summarise", "prod", "apikey_01SharedPlatform", None,
             "claude-sonnet-4-5-20250929", 4, 9000, 700, 1200, 0),
     Feature("search", "index-enrich", "prod", "apikey_01SharedPlatform", None,
-            "claude-haiku-4-5-20251001", 6, 1200, 200, 1800, 300),
+            "claude-haiku-4-5-20251001", 6, 1200, 200, 4400, 300),
     Feature("console", "workbench", "dev", None, None,
             "claude-sonnet-4-5-20250929", 0.5, 3000, 900, 0, 0, emits_events=False),
 )

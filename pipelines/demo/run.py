@@ -11,10 +11,15 @@ from datetime import timedelta
 from dagster import DagsterInstance
 
 from pipelines import settings
+from pipelines.admin_api.demo import run_admin_api_demo
+from pipelines.allocation.demo import run_allocation_demo
+from pipelines.budgets.demo import run_budget_demo
+from pipelines.cache.demo import run_cache_demo
 from pipelines.definitions import defs
 from pipelines.demo.events import demo_window, write_demo_events
 from pipelines.events.landing_zone import landing_files
 from pipelines.metadata import markdown_table
+from pipelines.reliability.demo import run_rate_limit_health_demo
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import load_sql
 
@@ -47,6 +52,11 @@ def main() -> None:
     ch = ClickHouseResource.from_env()
     ingest_events(instance)
     print_event_summary(ch)
+    run_admin_api_demo(instance, ch)
+    run_allocation_demo(instance, ch)  # after the Admin API step: it allocates what that step collected
+    run_budget_demo(instance, ch)  # after allocation; with no allocation it uses event-priced spend
+    run_cache_demo(instance, ch)
+    run_rate_limit_health_demo(instance, ch)
     print(f"\nData lives in {settings.ledger_home()}; `make dev` opens the Dagster UI on http://127.0.0.1:3000")
 
 
