@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dagster import DagsterInstance
+from slack_api_server import FakeSlack
 
 from pipelines.storage.clickhouse import ClickHouseResource
 
@@ -49,3 +51,17 @@ def line(payload: dict[str, Any] | str) -> str:
 def write_lines(path: Path, *payloads: dict[str, Any] | str) -> Path:
     path.write_text("".join(line(p) for p in payloads))
     return path
+
+
+@pytest.fixture
+def slack():
+    """A local Slack Web API (and webhook) server on 127.0.0.1, see slack_api_server.py."""
+    server = FakeSlack()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with DagsterInstance.ephemeral() as instance:
+        yield instance

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from budget_helpers import emptied, utc
-from slack_api_server import FakeSlack, Reply, rate_limited, server_error
+from slack_api_server import Reply, rate_limited, server_error
 
 from pipelines.alerts.delivery import Alert, AlertLedger, deliver
 from pipelines.alerts.slack import SlackResource, SlackWebhookSender
@@ -22,13 +22,6 @@ def module_ch(tmp_path_factory) -> ClickHouseResource:
 def ch(module_ch) -> ClickHouseResource:
     """One embedded database per module, emptied before each test."""
     return emptied(module_ch)
-
-
-@pytest.fixture
-def slack():
-    server = FakeSlack()
-    yield server
-    server.close()
 
 
 def alert(*keys: str, text: str = "rate limit headroom below 10 %") -> Alert:

@@ -28,19 +28,6 @@ def ch(module_ch) -> ClickHouseResource:
 
 
 @pytest.fixture
-def slack():
-    server = FakeSlack()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def instance():
-    with DagsterInstance.ephemeral() as instance:
-        yield instance
-
-
-@pytest.fixture
 def ticks(ch, slack, instance, tmp_path, monkeypatch) -> Ticks:
     write_config(tmp_path / "ledger.yaml", monkeypatch, budget())
     return Ticks(ch, SlackResource(bot_token=TOKEN, api_url=slack.base_url), instance)

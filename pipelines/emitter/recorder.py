@@ -18,22 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipelines.emitter.fingerprint import prompt_prefix
+from pipelines.events.fields import RATELIMIT_FIELDS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
-# Kept equal to pipelines.events.schema.RATELIMIT_FIELDS (a test checks it); copied to stay free of pyarrow.
-RATELIMIT_FIELDS = (
-    "requests-limit",
-    "requests-remaining",
-    "tokens-limit",
-    "tokens-remaining",
-    "input-tokens-limit",
-    "input-tokens-remaining",
-    "output-tokens-limit",
-    "output-tokens-remaining",
-)
 # error.type of the API's error body by HTTP status, for errors whose body names none.
 ERROR_TYPE_OF_STATUS = {
     400: "invalid_request_error",

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+from pipelines.events.fields import RATELIMIT_FIELDS
 
 TOKEN_FIELDS = (
     "input_tokens",
@@ -20,18 +20,6 @@ TOKEN_FIELDS = (
     "cache_creation_input_tokens",
 )
 CACHE_CREATION_FIELDS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
-
-# Header names as sent by the API, without the "anthropic-ratelimit-" prefix.
-RATELIMIT_FIELDS = (
-    "requests-limit",
-    "requests-remaining",
-    "tokens-limit",
-    "tokens-remaining",
-    "input-tokens-limit",
-    "input-tokens-remaining",
-    "output-tokens-limit",
-    "output-tokens-remaining",
-)
 
 USAGE = pa.struct(
     [

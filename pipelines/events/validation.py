@@ -14,8 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.events.fields import RATELIMIT_FIELDS, SCHEMA_VERSION
 from pipelines.events.parsing import LINE_COLUMN
-from pipelines.events.schema import RATELIMIT_FIELDS, SCHEMA_VERSION, TOKEN_FIELDS
+from pipelines.events.schema import TOKEN_FIELDS
 
 TS_TYPE = pa.timestamp("ms", tz="UTC")
 TS_MIN = datetime(2000, 1, 1, tzinfo=UTC)
