@@ -1,0 +1,173 @@
+"""What an hourly run reads after a month of history, from ClickHouse's own profile counters.
+
+The history is benchmark 2's month (``bench/month.py``: October 2026, allocated), or one of
+``DEFAULT_EVENTS`` events when run alone. It is now 2026-11-01 01:00 and the spend rollup was refreshed
+an hour ago. Each step of the hourly run is measured by diffing ``system.events`` (SelectedRows /
+SelectedMarks / SelectedParts / InsertedRows) around it, in a fresh process of its own so no other work
+mixes in; chDB has no ``system.query_log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.month import END, HOURS, MONTH, build_month, ledger_config, month_home
+from pipelines.admin_api.assets import USAGE_LATE_HOURS
+from pipelines.admin_api.collect import TOKEN_COLUMNS, USAGE_KEY_COLUMNS, fetch_time
+from pipelines.allocation.allocate import allocate_month, drop_month
+from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.events.ingest import ingest_landing_zone
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import load_sql
+
+DEFAULT_EVENTS = 1_000_000
+NOW = END + timedelta(hours=1)
+DONE_MARKER = "incremental-measured"
+COUNTERS = ["SelectedRows", "SelectedMarks", "SelectedParts", "InsertedRows"]
+
+DESCRIPTION = f"""After a month of history ({HOURS} hours of October 2026 from benchmark 2, allocated, spend rollup
+refreshed), the run of 2026-11-01 01:00: what each step reads, from ClickHouse's own profile counters
+(`system.events` SelectedRows / SelectedMarks / SelectedParts / InsertedRows, diffed around the step in a
+process of its own; chDB has no `system.query_log`), against the rows stored in the tables it reads.
+Rows read include system tables: every database session reads about 2,000 rows of them (clickhouse-connect
+loads `system.settings` on connect; the table's first row). Marks and parts count MergeTree data only.
+
+- **Ingest of the new hour** and the **Admin API write** (the hourly collector re-fetches the last
+  {USAGE_LATE_HOURS} hours: insert, then a lightweight `DELETE` of the superseded rows) touch only the new data:
+  the ingest reads no `usage_events` data at all (0 marks; its rows are the session floor and `ingest_files`),
+  the Admin API write only the granules holding the re-fetched hours (8,192 rows each), whatever the history.
+- **The spend rollup refresh does not.** It rebuilds every hour from the start of the *previous* month
+  (so that late data for a month just ended still reaches its budgets): hours the allocation covers come
+  from `allocation_hourly`, later hours from `usage_events`. With the allocation up to date it therefore
+  re-reads the whole window of `allocation_hourly` plus the events since the allocation's end; without an
+  allocation (no Admin API key, or before the daily allocation run has covered the month) it re-reads
+  every event since the start of the previous month: between one and two months of events on every
+  refresh (here, on the 1st, the whole of October), as the last row shows. Its cost grows with traffic
+  and with the day of the month.
+- What would close the gap: refresh only from the earliest hour that changed since the last refresh
+  (the ingest report's first event time, the collector's fetched range, the allocation's month), per
+  month partition, instead of from the start of the previous month. The budget *tick* itself reads only
+  the rollup (benchmark 3), so this is a cost of the refresh run, not of alerting latency.
+- Not hourly, and not in the table: the allocation recomputes its whole month (benchmark 2) once a day."""
+
+
+def _counters(ch: ClickHouseResource) -> dict[str, int]:
+    values = dict(ch.query_rows(load_sql("bench/profile_counters"), {"events": COUNTERS}))
+    return {name: int(values.get(name, 0)) for name in COUNTERS}
+
+
+def _stored(ch: ClickHouseResource) -> dict[str, int]:
+    return {table: int(rows) for table, rows in ch.query_rows(load_sql("bench/stored_rows"))}
+
+
+def _write_hour(path: Path, hour: datetime, count: int) -> None:
+    """``count`` events of one hour in the month's shape (same scopes and models), one JSON object a line."""
+    models = ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101"]
+    with open(path, "w") as out:
+        for n in range(count):
+            combo = n % 40
+            ts = hour + timedelta(milliseconds=n * 3_600_000 // count)
+            out.write(json.dumps({
+                "schema_version": 1, "event_id": f"new_{n}", "ts": ts.isoformat().replace("+00:00", "Z"),
+                "team": f"team_{combo % 10}", "feature": f"feature_{combo}",
+                "env": ["prod", "staging", "dev"][combo % 3],
+                "user": f"u_{n % 997}", "workspace_id": f"wrkspc_{combo % 4}", "api_key_id": f"apikey_{combo % 8}",
+                "model": models[n // 40 % 3], "service_tier": "standard",
+                "usage": {"input_tokens": 500 + n % 4000, "output_tokens": 50 + n % 900,
+                          "cache_read_input_tokens": 2000 if n % 5 == 0 else 0},
+                "latency_ms": 200 + n % 20000, "status": 200, "request_id": f"req_new_{n}",
+            }) + "\n")
+
+
+def _rewrite_admin_hours(ch: ClickHouseResource, rows: list[tuple], start: datetime, end: datetime) -> None:
+    """What the collector's write does with a re-fetched range (pipelines/admin_api/collect.py)."""
+    extracted_at = fetch_time()
+    with ch.connect() as client:
+        client.insert("admin_usage_hourly", [[*row, extracted_at] for row in rows],
+                      column_names=[*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"])
+        client.command(load_sql("admin_usage_hourly_clear_stale"),
+                       parameters={"start": start, "end": end, "extracted_at": extracted_at})
+
+
+def _work(home: Path) -> list[dict]:
+    """Runs inside the child process: set up, then measure each step of the hourly run."""
+    ch = ClickHouseResource(ledger_home=str(home))
+    if not ch.query_rows(load_sql("usage_events_totals"))[0][0]:
+        ch = build_month(home, DEFAULT_EVENTS)
+    [[events, _first, _last]] = ch.query_rows(load_sql("usage_events_totals"))
+    if not ch.query_rows(load_sql("bench/allocation_of_month_summary"), {"month": MONTH})[0][0]:
+        allocate_month(ch, MONTH, ledger_config())
+    (home / DONE_MARKER).touch()  # from here on the month is no longer benchmark 2's
+    refresh_spend_rollup(ch, END)
+    landing = home / "landing"
+    landing.mkdir(exist_ok=True)
+    per_hour = max(1, events // HOURS)
+    _write_hour(landing / "2026-11-01T00.jsonl", END, per_hour)
+    fetch_start = END - timedelta(hours=USAGE_LATE_HOURS)
+    refetched = ch.query_rows(load_sql("bench/admin_usage_hourly_between"), {"start": fetch_start, "end": END})
+
+    rows = []
+
+    def step(name: str, tables: list[str], action: Callable[[], object]) -> None:
+        stored = _stored(ch)
+        before = _counters(ch)
+        started = time.perf_counter()
+        action()
+        seconds = time.perf_counter() - started
+        after = _counters(ch)
+        read = after["SelectedRows"] - before["SelectedRows"]
+        in_tables = sum(stored.get(table, 0) for table in tables)
+        rows.append({
+            "step": name,
+            "rows read": f"{read:,}",
+            "marks read": f"{after['SelectedMarks'] - before['SelectedMarks']:,}",
+            "parts read": f"{after['SelectedParts'] - before['SelectedParts']:,}",
+            "rows inserted": f"{after['InsertedRows'] - before['InsertedRows']:,}",
+            "rows stored in the tables read": f"{in_tables:,} ({', '.join(tables)})",
+            "read / stored": f"{read / in_tables:.2%}" if in_tables else "-",
+            "seconds": f"{seconds:.2f}",
+        })
+
+    step("floor: one database session doing nothing", [], lambda: None)
+    step(f"ingest the new hour's JSONL ({per_hour:,} events)", ["usage_events", "ingest_files"],
+         lambda: ingest_landing_zone(ch, landing))
+    step(f"Admin API usage write: last {USAGE_LATE_HOURS} hours re-fetched ({len(refetched):,} rows)",
+         ["admin_usage_hourly"], lambda: _rewrite_admin_hours(ch, refetched, fetch_start, END))
+    step("spend rollup refresh, allocation up to date", ["usage_events", "allocation_hourly", "spend_hourly"],
+         lambda: refresh_spend_rollup(ch, NOW))
+
+    with ch.connect() as client:
+        drop_month(client, "allocation_hourly", MONTH)
+    step("spend rollup refresh, nothing allocated (events only)", ["usage_events", "spend_hourly"],
+         lambda: refresh_spend_rollup(ch, NOW))
+    return rows
+
+
+def measure(workdir: Path) -> list[dict]:
+    """Uses benchmark 2's month when it is there and untouched, else generates one of DEFAULT_EVENTS events."""
+    home = month_home(workdir)
+    if (home / DONE_MARKER).exists():  # an earlier run has added its hour and dropped the allocation
+        shutil.rmtree(home)
+    process = subprocess.Popen([sys.executable, "-m", "bench.incremental", str(home)],
+                               stdout=subprocess.PIPE, text=True)
+    _, status, _usage = os.wait4(process.pid, 0)
+    output = process.stdout.read() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("incremental benchmark failed")
+    rows = json.loads(output.strip().splitlines()[-1])
+    for row in rows:
+        print(f"{row['step']:<70} read {row['rows read']:>12} rows of {row['rows stored in the tables read']} "
+              f"= {row['read / stored']}, {row['seconds']} s", flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    print(json.dumps(_work(Path(sys.argv[1]))))
