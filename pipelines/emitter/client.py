@@ -110,8 +110,8 @@ class _StreamObserver:
                          headers=self.headers, error_type=None if complete else INCOMPLETE_STREAM)
 
 
-class ObservedStream:
-    """A ``Stream`` of raw events that reports what passes through it; otherwise the stream itself."""
+class _ObservedBase:
+    """What both stream wrappers share: delegation to the SDK's stream and one event when dropped."""
 
     def __init__(self, stream: Any, observer: _StreamObserver) -> None:
         self._stream = stream
@@ -124,6 +124,10 @@ class ObservedStream:
         observer = self.__dict__.get("_observer")
         if observer is not None:
             observer.end()
+
+
+class ObservedStream(_ObservedBase):
+    """A ``Stream`` of raw events that reports what passes through it; otherwise the stream itself."""
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -161,20 +165,8 @@ class ObservedStream:
             self._observer.end()
 
 
-class AsyncObservedStream:
+class AsyncObservedStream(_ObservedBase):
     """The ``AsyncStream`` counterpart of ``ObservedStream``."""
-
-    def __init__(self, stream: Any, observer: _StreamObserver) -> None:
-        self._stream = stream
-        self._observer = observer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def __del__(self) -> None:  # dropped without being read to the end or closed: still one event
-        observer = self.__dict__.get("_observer")
-        if observer is not None:
-            observer.end()
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:
