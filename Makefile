@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 ## Run the whole pipeline end to end on the embedded database with the demo organisation.
 demo: install
-	$(BIN)/python -m pipelines.demo.run
+	$(BIN)/python -m demo.run
 
 ## Install and run the test suite.
 test: install
@@ -36,7 +36,7 @@ lint: install
 ## A local Anthropic Admin API serving the demo organisation (http://127.0.0.1:$(SIMULATOR_PORT)).
 SIMULATOR_PORT ?= 8765
 simulator: install
-	$(BIN)/python -m pipelines.admin_api.simulator --port $(SIMULATOR_PORT)
+	$(BIN)/python -m demo.simulator.server --port $(SIMULATOR_PORT)
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from bench.month import HOURS, MONTH, build_month, ledger_config, month_home
 from pipelines.allocation.allocate import allocate_month
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 SECONDS_TARGET = 30.0
 
@@ -50,7 +52,7 @@ def _work(mode: str, home: Path, events: int) -> dict:
     allocate_month(ch, MONTH, config)
     seconds = time.perf_counter() - started
     [[rows, cells, tokens, authority, residual_tokens, allocated]] = ch.query_rows(
-        load_sql("bench/allocation_of_month_summary"), {"month": MONTH})
+        sql("allocation_of_month_summary"), {"month": MONTH})
     return {"seconds": seconds, "rows": rows, "event_cells": cells, "tokens": tokens, "authority": authority,
             "residual_tokens": residual_tokens, "allocated_usd": str(allocated)}
 

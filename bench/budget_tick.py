@@ -28,10 +28,13 @@ from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.budgets.assets import budget_alerts
 from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.events.load import stored_events
 from pipelines.metadata import markdown_table
 from pipelines.pricing.assets import load_prices
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 NOW = datetime(2026, 10, 28, 12, tzinfo=UTC)
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -71,7 +74,7 @@ def budgets(count: int = 100) -> list[dict]:
 
 def generate(ch: ClickHouseResource, first: int, count: int, batch: int = 250_000) -> None:
     for offset in range(first, first + count, batch):
-        ch.command(load_sql("bench/usage_events_generated"), {
+        ch.command(sql("usage_events_generated"), {
             "first": offset, "count": min(batch, first + count - offset), "start": MONTH_START, "hours": HOURS})
 
 
@@ -85,7 +88,7 @@ class TickBench:
         started = time.perf_counter()
         self.refresh = refresh_spend_rollup(self.ch, NOW)
         self.refresh_s = time.perf_counter() - started
-        [[self.stored, _first, _last]] = self.ch.query_rows(load_sql("usage_events_totals"))
+        self.stored = stored_events(self.ch).count
         self.instance = DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.ticks: list[float] = []

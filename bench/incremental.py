@@ -21,12 +21,15 @@ from pathlib import Path
 
 from bench.month import END, HOURS, MONTH, build_month, ledger_config, month_home
 from pipelines.admin_api.assets import USAGE_LATE_HOURS
-from pipelines.admin_api.collect import TOKEN_COLUMNS, USAGE_KEY_COLUMNS, fetch_time
+from pipelines.admin_api.collect import fetch_time, replace_usage_range
 from pipelines.allocation.allocate import allocate_month, drop_month
 from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.events.ingest import ingest_landing_zone
+from pipelines.events.load import stored_events
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 DEFAULT_EVENTS = 1_000_000
 NOW = END + timedelta(hours=1)
@@ -60,12 +63,12 @@ loads `system.settings` on connect; the table's first row). Marks and parts coun
 
 
 def _counters(ch: ClickHouseResource) -> dict[str, int]:
-    values = dict(ch.query_rows(load_sql("bench/profile_counters"), {"events": COUNTERS}))
+    values = dict(ch.query_rows(sql("profile_counters"), {"events": COUNTERS}))
     return {name: int(values.get(name, 0)) for name in COUNTERS}
 
 
 def _stored(ch: ClickHouseResource) -> dict[str, int]:
-    return {table: int(rows) for table, rows in ch.query_rows(load_sql("bench/stored_rows"))}
+    return {table: int(rows) for table, rows in ch.query_rows(sql("stored_rows"))}
 
 
 def _write_hour(path: Path, hour: datetime, count: int) -> None:
@@ -87,23 +90,13 @@ def _write_hour(path: Path, hour: datetime, count: int) -> None:
             }) + "\n")
 
 
-def _rewrite_admin_hours(ch: ClickHouseResource, rows: list[tuple], start: datetime, end: datetime) -> None:
-    """What the collector's write does with a re-fetched range (pipelines/admin_api/collect.py)."""
-    extracted_at = fetch_time()
-    with ch.connect() as client:
-        client.insert("admin_usage_hourly", [[*row, extracted_at] for row in rows],
-                      column_names=[*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"])
-        client.command(load_sql("admin_usage_hourly_clear_stale"),
-                       parameters={"start": start, "end": end, "extracted_at": extracted_at})
-
-
 def _work(home: Path) -> list[dict]:
     """Runs inside the child process: set up, then measure each step of the hourly run."""
     ch = ClickHouseResource(ledger_home=str(home))
-    if not ch.query_rows(load_sql("usage_events_totals"))[0][0]:
+    if not stored_events(ch).count:
         ch = build_month(home, DEFAULT_EVENTS)
-    [[events, _first, _last]] = ch.query_rows(load_sql("usage_events_totals"))
-    if not ch.query_rows(load_sql("bench/allocation_of_month_summary"), {"month": MONTH})[0][0]:
+    events = stored_events(ch).count
+    if not ch.query_rows(sql("allocation_of_month_summary"), {"month": MONTH})[0][0]:
         allocate_month(ch, MONTH, ledger_config())
     (home / DONE_MARKER).touch()  # from here on the month is no longer benchmark 2's
     refresh_spend_rollup(ch, END)
@@ -112,7 +105,7 @@ def _work(home: Path) -> list[dict]:
     per_hour = max(1, events // HOURS)
     _write_hour(landing / "2026-11-01T00.jsonl", END, per_hour)
     fetch_start = END - timedelta(hours=USAGE_LATE_HOURS)
-    refetched = ch.query_rows(load_sql("bench/admin_usage_hourly_between"), {"start": fetch_start, "end": END})
+    refetched = ch.query_rows(sql("admin_usage_hourly_between"), {"start": fetch_start, "end": END})
 
     rows = []
 
@@ -140,7 +133,7 @@ def _work(home: Path) -> list[dict]:
     step(f"ingest the new hour's JSONL ({per_hour:,} events)", ["usage_events", "ingest_files"],
          lambda: ingest_landing_zone(ch, landing))
     step(f"Admin API usage write: last {USAGE_LATE_HOURS} hours re-fetched ({len(refetched):,} rows)",
-         ["admin_usage_hourly"], lambda: _rewrite_admin_hours(ch, refetched, fetch_start, END))
+         ["admin_usage_hourly"], lambda: replace_usage_range(ch, refetched, fetch_start, END, fetch_time()))
     step("spend rollup refresh, allocation up to date", ["usage_events", "allocation_hourly", "spend_hourly"],
          lambda: refresh_spend_rollup(ch, NOW))
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.generate_events import write_events
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 RATIO_TARGET = 1.5
 RSS_TARGET_MB = 1024
@@ -63,7 +66,6 @@ def _work(mode: str, path: Path, home: Path) -> dict:
     """Runs inside the child process: one ingest, timed."""
     from pipelines.events.ingest import ingest_landing_zone
     from pipelines.storage.clickhouse import ClickHouseResource
-    from pipelines.storage.sql_files import load_sql
 
     ch = ClickHouseResource(ledger_home=str(home))
     ch.command("CREATE TABLE IF NOT EXISTS native_usage_events AS usage_events")
@@ -72,7 +74,7 @@ def _work(mode: str, path: Path, home: Path) -> dict:
         report = ingest_landing_zone(ch, path.parent)
         rows, rejected = report.loaded, report.rejected
     else:
-        ch.command(load_sql("bench/native_jsoneachrow_ingest"), {"path": str(path)})
+        ch.command(sql("native_jsoneachrow_ingest"), {"path": str(path)})
         rows, rejected = ch.query_rows("SELECT count() FROM native_usage_events")[0][0], -1
     return {"seconds": time.perf_counter() - start, "rows": rows, "rejected": rejected}
 

@@ -12,10 +12,13 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipelines.ledger_config import LedgerConfig, Owners, Team
+from pipelines.allocation.config import AttributionConfig, Owners, Team
+from pipelines.events.load import stored_events
 from pipelines.pricing.assets import load_prices
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 MONTH = date(2026, 10, 1)
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -29,23 +32,19 @@ def month_home(workdir: Path) -> Path:
     return workdir / "db"
 
 
-def ledger_config() -> LedgerConfig:
+def ledger_config() -> AttributionConfig:
     """Ten teams; four api keys and the default workspace have owners, the rest of the residual is unattributed."""
-    return LedgerConfig(
+    return AttributionConfig(
         teams={f"team_{i}": Team(cost_center=f"CC-{100 + i}") for i in range(10)},
         owners=Owners(api_keys={f"apikey_{i}": f"team_{i}" for i in range(4)},
                       workspaces={"wrkspc_0": "team_0", "": "team_9"}),
     )
 
 
-def stored_events(ch: ClickHouseResource) -> int:
-    return ch.query_rows(load_sql("usage_events_totals"))[0][0]
-
-
 def build_month(home: Path, events: int) -> ClickHouseResource:
     """The month's history in a database at ``home``: generated into a new database, reused if it holds it."""
     ch = ClickHouseResource(ledger_home=str(home))
-    stored = stored_events(ch)
+    stored = stored_events(ch).count
     if stored == events:
         return ch
     if stored:
@@ -53,12 +52,12 @@ def build_month(home: Path, events: int) -> ClickHouseResource:
     started = time.perf_counter()
     load_prices(ch)
     for first in range(0, events, BATCH):
-        ch.command(load_sql("bench/month_of_events_generated"),
+        ch.command(sql("month_of_events_generated"),
                    {"first": first, "count": min(BATCH, events - first), "start": START, "hours": HOURS})
     extracted_at = datetime.now(UTC)
-    ch.command(load_sql("bench/admin_usage_hourly_from_events"),
+    ch.command(sql("admin_usage_hourly_from_events"),
                {"start": START, "until": END, "extracted_at": extracted_at})
-    ch.command(load_sql("bench/admin_cost_daily_from_usage"),
+    ch.command(sql("admin_cost_daily_from_usage"),
                {"start": START, "until": COST_REPORT_UNTIL, "extracted_at": extracted_at})
     ch.command("OPTIMIZE TABLE usage_events FINAL")  # as after the background merges of a month
     print(f"generated a month of {events:,} events and its Admin API rows in {time.perf_counter() - started:.0f} s",

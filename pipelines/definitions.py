@@ -1,65 +1,52 @@
-"""The one Dagster ``Definitions`` object of claude-ledger (loaded by ``workspace.yaml``)."""
+"""The Dagster code location (``workspace.yaml``): every domain's definitions, combined with the resources.
+
+Each domain folder keeps its own ``definitions.py``; this module only merges them. The Kafka source joins
+when ``KAFKA_BOOTSTRAP_SERVERS`` and ``LEDGER_KAFKA_TOPIC`` are set, upstream of every asset that reads
+``usage_events``. A problem in LEDGER_CONFIG is logged here, one line per section, when the code location
+loads; only the assets that read that section fail until it is fixed.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, get_dagster_logger
 
-from pipelines.admin_api.assets import (
-    admin_api_keys,
-    admin_cost_daily,
-    admin_cost_job,
-    admin_cost_schedule,
-    admin_dimensions_job,
-    admin_dimensions_schedule,
-    admin_usage_hourly,
-    admin_usage_job,
-    admin_usage_schedule,
-    admin_workspaces,
-)
+from pipelines.admin_api import definitions as admin_api
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
-from pipelines.allocation.assets import (
-    allocation,
-    allocation_job,
-    allocation_schedule,
-    chargeback,
-    chargeback_export,
-)
-from pipelines.budgets.assets import (
-    budget_alerts,
-    budget_automation_sensor,
-    budget_status,
-    refresh_budget_status_job,
-    spend_hourly,
-)
-from pipelines.cache.assets import cache_analysis_job, cache_analysis_schedule, cache_opportunities
-from pipelines.events.assets import ingest_usage_events_job, landing_zone_sensor, usage_events
+from pipelines.allocation import definitions as allocation
+from pipelines.budgets import definitions as budgets
+from pipelines.cache import definitions as cache
+from pipelines.events import definitions as events
 from pipelines.events.landing_zone_resource import LandingZone
-from pipelines.kafka.assets import kafka_definitions
-from pipelines.pricing.assets import model_prices
-from pipelines.reliability.assets import rate_limit_health, rate_limit_health_job, rate_limit_health_schedule
-from pipelines.reliability.sensors import rate_limit_alerts
+from pipelines.kafka import definitions as kafka
+from pipelines.kafka.resource import KafkaSource
+from pipelines.ledger_config import ConfigSection, LedgerConfig
+from pipelines.pricing import definitions as pricing
+from pipelines.reliability import definitions as reliability
 from pipelines.storage.clickhouse import ClickHouseResource
 
-defs = Definitions(
-    assets=[usage_events, model_prices, spend_hourly, budget_status, allocation, chargeback, chargeback_export,
-            cache_opportunities, admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys],
-    jobs=[ingest_usage_events_job, refresh_budget_status_job, allocation_job, cache_analysis_job, admin_usage_job,
-          admin_cost_job, admin_dimensions_job],
-    schedules=[allocation_schedule, cache_analysis_schedule, admin_usage_schedule, admin_cost_schedule,
-               admin_dimensions_schedule],
-    sensors=[landing_zone_sensor, budget_alerts, budget_automation_sensor],
-    resources={
+DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs)
+
+
+def build_definitions() -> Definitions:
+    """The code location as the environment configures it (read when called: tests call it again)."""
+    ledger_config = LedgerConfig.from_env()
+    for problem in ledger_config.file().problems(ConfigSection.registered):
+        get_dagster_logger().warning("LEDGER_CONFIG: %s", problem)
+    resources = {
         "clickhouse": ClickHouseResource.from_env(),
         "landing_zone": LandingZone.from_env(),
         "slack": SlackResource.from_env(),
         "clock": Clock(),
-        "admin_api": AdminApiClient(),
-    },
-)
-# The Kafka source (asset, job, lag sensor) exists only when KAFKA_BOOTSTRAP_SERVERS and LEDGER_KAFKA_TOPIC are set.
-defs = Definitions.merge(defs, kafka_definitions())
-# Rate-limit health (docs/emitter.md): asset, job, hourly schedule and the Slack alert sensor.
-defs = Definitions.merge(defs, Definitions(assets=[rate_limit_health], jobs=[rate_limit_health_job],
-                                           schedules=[rate_limit_health_schedule], sensors=[rate_limit_alerts]))
+        "admin_api": AdminApiClient.from_env(),
+        "ledger_config": ledger_config,
+    }
+    source = KafkaSource.from_env()
+    if not source.configured:
+        return Definitions.merge(*DOMAINS, Definitions(resources=resources))
+    return kafka.feeding_event_readers(
+        Definitions.merge(*DOMAINS, kafka.defs, Definitions(resources={**resources, "kafka": source})))
+
+
+defs = build_definitions()

@@ -1,148 +1,61 @@
-"""``LEDGER_CONFIG`` (``ledger.yaml``): prices overrides, teams and attribution, budgets, rate-limit alert lines.
+"""``LEDGER_CONFIG`` (``ledger.yaml``), loaded once and validated section by section, as a Dagster resource.
 
-Validated on load; an error names the section, the entry and the field, so a typo fails loudly
-instead of silently changing who pays for what. Each section is owned by the part of the pipeline
-that uses it; unknown top-level keys are rejected.
+Each domain owns its section: a ``ConfigSection`` model in the domain's ``config.py`` whose fields are the
+top-level keys it reads (allocation: ``teams``, ``owners``, ``shared_cost_policy``, ``reconciliation``;
+budgets: ``budgets``; ...). ``LedgerConfig.section(Model)`` validates just those keys, so a typo in one
+budget fails the budget assets and sensor with a message naming the file, section, item and field, while
+allocation, chargeback and exports go on. ``problems()`` lists every section's errors, one line each: the
+code location logs them when it loads.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+import difflib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from dagster import ConfigurableResource
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipelines import settings
-from pipelines.budgets.model import Budget, budget_config_errors
-from pipelines.pricing.list_prices import TOKEN_TYPES, Price
 
 
 class LedgerConfigError(ValueError):
-    pass
+    """A section of LEDGER_CONFIG that cannot be used; the message names file, section, item and field."""
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Base of every config model: unknown fields are errors (a typo must fail, not be ignored)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PriceOverride(_Strict):
-    """A list price that replaces or adds to the bundled table (e.g. a negotiated rate)."""
+class ConfigSection(Strict):
+    """A domain's part of LEDGER_CONFIG: its fields are the top-level keys it reads.
 
-    model: str
-    effective_from: date
-    context_window: str = "0-200k"
-    input: Decimal = Field(ge=0)
-    cache_write_5m: Decimal = Field(ge=0)
-    cache_write_1h: Decimal = Field(ge=0)
-    cache_read: Decimal = Field(ge=0)
-    output: Decimal = Field(ge=0)
-    web_search_per_request: Decimal = Field(default=Decimal("0.01"), ge=0)
+    Every subclass is registered, so the loader knows which top-level keys some domain reads (a key no
+    section reads is a typo or a leftover, reported as such)."""
 
-    def to_price(self) -> Price:
-        return Price(self.model, self.effective_from, self.context_window,
-                     {t: getattr(self, t) for t in TOKEN_TYPES}, self.web_search_per_request)
+    registered: ClassVar[list[type[ConfigSection]]] = []
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ConfigSection.registered.append(cls)
 
-UNATTRIBUTED = "unattributed"
-DEFAULT_WORKSPACE_LABEL = "''"  # how an error names the default workspace (key '' in owners.workspaces)
+    @classmethod
+    def context(cls, document: dict[str, Any]) -> dict[str, Any]:
+        """Facts from elsewhere in the file a section's validators may read (e.g. the declared team names)."""
+        return {}
 
 
-class Team(_Strict):
-    """A team that can be charged, and the cost centre finance books it to."""
-
-    cost_center: str = Field(min_length=1)
+S = TypeVar("S", bound=ConfigSection)
+SIMILAR = 0.8  # how close an unknown key must be to a section's key to count as its typo
 
 
-class Owners(_Strict):
-    """Who pays for traffic no event explains: by api key first, else by workspace ('' = default workspace)."""
-
-    api_keys: dict[str, str] = Field(default_factory=dict)
-    workspaces: dict[str, str] = Field(default_factory=dict)
-
-
-class SharedCostPolicy(_Strict):
-    """What chargeback does with the unattributed residual: spread it over teams by their allocated
-    share (``proportional``), give it to one team (``assign: TEAM``) or keep it as its own line (``none``)."""
-
-    kind: Literal["proportional", "assign", "none"]
-    team: str = ""
-
-    def describe(self) -> str:
-        return f"assign: {self.team}" if self.kind == "assign" else self.kind
-
-
-def _parse_shared_cost_policy(value: object) -> object:
-    if isinstance(value, SharedCostPolicy):
-        return value
-    if value in ("proportional", "none"):
-        return {"kind": value}
-    if isinstance(value, dict) and list(value) == ["assign"] and isinstance(value["assign"], str) and value["assign"]:
-        return {"kind": "assign", "team": value["assign"]}
-    raise ValueError(f"must be 'proportional', 'none' or 'assign: TEAM', not {value!r}")
-
-
-class Reconciliation(_Strict):
-    """Asset-check thresholds of the allocation: events vs Admin API, as shares of tokens."""
-
-    coverage_warn_below: float = Field(default=0.8, ge=0, le=1)
-    overcount_warn_above: float = Field(default=0.02, ge=0, le=1)
-
-
-class RateLimits(_Strict):
-    """Lines of the rate_limit_alerts sensor (docs/emitter.md): a 429 share above ``max_429_share`` in an hour
-    of at least ``min_requests`` calls, or a request / token headroom (remaining / limit) below ``min_headroom``."""
-
-    max_429_share: float = Field(default=0.05, ge=0, le=1)
-    min_requests: int = Field(default=20, ge=1)
-    min_headroom: float = Field(default=0.10, ge=0, le=1)
-    slack_channel: str = Field(min_length=1)
-
-
-def attribution_errors(teams: dict[str, Team], owners: Owners, policy: SharedCostPolicy) -> list[str]:
-    """Cross-section rules: owners and the assigned team must be declared teams."""
-    errors = [f"teams.{name}: '{UNATTRIBUTED}' is reserved for the residual nobody owns"
-              for name in teams if name == UNATTRIBUTED]
-    errors += ["teams: a team name must not be empty" for name in teams if not name.strip()]
-    for kind, mapping in (("api_keys", owners.api_keys), ("workspaces", owners.workspaces)):
-        errors += [f"owners.{kind}.{key or DEFAULT_WORKSPACE_LABEL}: team '{team}' is not declared under teams"
-                   for key, team in mapping.items() if team not in teams]
-    if policy.kind == "assign" and policy.team not in teams:
-        errors.append(f"shared_cost_policy.assign: team '{policy.team}' is not declared under teams")
-    return errors
-
-
-class LedgerConfig(_Strict):
-    prices: list[PriceOverride] = Field(default_factory=list)
-    budgets: list[Budget] = Field(default_factory=list)
-    teams: dict[str, Team] = Field(default_factory=dict)
-    owners: Owners = Field(default_factory=Owners)
-    shared_cost_policy: Annotated[SharedCostPolicy, BeforeValidator(_parse_shared_cost_policy)] = SharedCostPolicy(
-        kind="none")
-    reconciliation: Reconciliation = Field(default_factory=Reconciliation)
-    # Minimum cacheable prefix length (tokens) per model family; overrides pipelines/pricing/cache_minimums.csv.
-    cache_minimums: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
-    # Rate-limit alerts; without this section the rate_limit_alerts sensor sends nothing.
-    rate_limits: RateLimits | None = None
-
-    @model_validator(mode="after")
-    def _attribution_is_consistent(self) -> LedgerConfig:
-        errors = attribution_errors(self.teams, self.owners, self.shared_cost_policy)
-        if errors:
-            raise ValueError("; ".join(errors))
-        return self
-
-    @model_validator(mode="after")
-    def _budgets_are_consistent(self) -> LedgerConfig:
-        errors = budget_config_errors(self.budgets, set(self.teams))
-        if errors:
-            raise ValueError("; ".join(errors))
-        return self
-
-
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError) -> str:
+    """Pydantic's errors as ``where: message`` parts, where = the dotted path of section, item and field."""
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
@@ -151,17 +64,95 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_ledger_config(path: Path | None = None) -> LedgerConfig:
-    path = path or settings.ledger_config_path()
-    if not path.exists():
-        return LedgerConfig()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise LedgerConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise LedgerConfigError(f"{path} must be a mapping of sections")
-    try:
-        return LedgerConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise LedgerConfigError(f"{path}: {_describe(exc)}") from None
+@dataclass(frozen=True)
+class ConfigFile:
+    """The parsed file: its top-level mapping, or why it could not be read at all."""
+
+    path: Path
+    document: dict[str, Any]
+    error: str | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> ConfigFile:
+        if not path.exists():
+            return cls(path, {})
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            return cls(path, {}, f"{path} is not valid YAML: {exc}")
+        if not isinstance(raw, dict):
+            return cls(path, {}, f"{path} must be a mapping of sections")
+        return cls(path, raw)
+
+    def known_keys(self) -> set[str]:
+        return {key for model in ConfigSection.registered for key in model.model_fields}
+
+    def typos_of(self, model: type[ConfigSection]) -> list[str]:
+        """Keys of the file that no section reads and that look like one of ``model``'s keys."""
+        unknown = set(self.document) - self.known_keys()
+        return sorted(key for key in unknown
+                      if difflib.get_close_matches(str(key), list(model.model_fields), n=1, cutoff=SIMILAR))
+
+    def section(self, model: type[S]) -> S:
+        if self.error:
+            raise LedgerConfigError(self.error)
+        problems = [f"{key}: Extra inputs are not permitted (a misspelt "
+                    f"{difflib.get_close_matches(str(key), list(model.model_fields), n=1, cutoff=SIMILAR)[0]}?)"
+                    for key in self.typos_of(model)]
+        values = {key: value for key, value in self.document.items() if key in model.model_fields}
+        try:
+            section = model.model_validate(values, context=model.context(self.document))
+        except ValidationError as exc:
+            problems.insert(0, describe(exc))
+            section = None
+        if problems:
+            raise LedgerConfigError(f"{self.path}: {'; '.join(problems)}")
+        assert section is not None
+        return section
+
+    def problems(self, models: list[type[ConfigSection]]) -> list[str]:
+        """One line per section that cannot be used, and per top-level key no section reads."""
+        if self.error:
+            return [self.error]
+        found = []
+        for model in models:
+            try:
+                self.section(model)
+            except LedgerConfigError as exc:
+                found.append(f"{exc} (what reads {', '.join(model.model_fields)} fails until this is fixed)")
+        claimed = self.known_keys()
+        found += [f"{self.path}: {key}: no part of the pipeline reads this section; it is ignored"
+                  for key in sorted(set(self.document) - claimed, key=str)
+                  if not any(self.typos_of(model) for model in models)]
+        return found
+
+
+_parsed: dict[tuple[str, bytes], ConfigFile] = {}
+
+
+def load_ledger_config(path: Path | None = None) -> ConfigFile:
+    """The file at ``path`` (default: ``LEDGER_CONFIG``); parsed once per content, re-read on every call."""
+    path = (path or settings.ledger_config_path()).resolve()
+    content = path.read_bytes() if path.exists() else b""
+    key = (str(path), content)
+    if key not in _parsed:
+        _parsed.clear()
+        _parsed[key] = ConfigFile.read(path)
+    return _parsed[key]
+
+
+class LedgerConfig(ConfigurableResource):
+    """LEDGER_CONFIG as a resource: the file's path only (never its content) is resource config."""
+
+    path: str = Field(default="", description="Path of the YAML file; empty: LEDGER_CONFIG, else ledger.yaml.")
+
+    @classmethod
+    def from_env(cls) -> LedgerConfig:
+        return cls(path=str(settings.ledger_config_path()))
+
+    def file(self) -> ConfigFile:
+        return load_ledger_config(Path(self.path) if self.path else None)
+
+    def section(self, model: type[S]) -> S:
+        """The validated section, or ``LedgerConfigError`` naming file, section, item and field."""
+        return self.file().section(model)

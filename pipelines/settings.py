@@ -22,11 +22,6 @@ def ledger_home() -> Path:
     return Path(_env("LEDGER_HOME") or ".ledger").resolve()
 
 
-def clickhouse_dsn() -> str | None:
-    """A ClickHouse server DSN, or None for the embedded chDB database."""
-    return _env("CLICKHOUSE_DSN")
-
-
 def events_dir() -> Path:
     """Landing directory watched for ``*.jsonl`` and ``*.jsonl.gz`` usage-event files."""
     return Path(_env("LEDGER_EVENTS_DIR") or ledger_home() / "events").resolve()
@@ -40,29 +35,14 @@ def ledger_config_path() -> Path:
     return Path(_env("LEDGER_CONFIG") or PROJECT_ROOT / "ledger.yaml").resolve()
 
 
-def slack_bot_token() -> str | None:
-    """Slack bot token for chat.postMessage; unset (and no webhook): alerts go to the log only."""
-    return _env("SLACK_BOT_TOKEN")
-
-
 def slack_api_url() -> str | None:
     """Slack Web API base URL (slack-sdk ``base_url``); unset: https://slack.com/api/."""
     return _env("SLACK_API_URL")
 
 
-def slack_webhook_url() -> str | None:
-    """Alternative to the bot token: a Slack incoming-webhook URL (a secret)."""
-    return _env("SLACK_WEBHOOK_URL")
-
-
 def dagster_ui_url() -> str | None:
     """Where the Dagster UI is reachable, for links in alerts (e.g. http://127.0.0.1:3000)."""
     return _env("DAGSTER_UI_URL")
-
-
-def admin_api_key() -> str | None:
-    """Anthropic Admin API key (``sk-ant-admin…``), a secret; unset: the collector assets fail clearly."""
-    return _env("ANTHROPIC_ADMIN_API_KEY")
 
 
 def anthropic_base_url() -> str:
@@ -89,14 +69,21 @@ def kafka_max_lag() -> int:
 
 
 _KAFKA_OWN_SETTINGS = frozenset({"LEDGER_KAFKA_TOPIC", "LEDGER_KAFKA_GROUP_ID", "LEDGER_KAFKA_MAX_LAG"})
+# The librdkafka settings that are secrets: the pipeline takes them as Dagster EnvVars (pipelines.kafka.resource).
+KAFKA_SECRET_SETTINGS = {
+    "LEDGER_KAFKA_SASL_PASSWORD": "sasl.password",
+    "LEDGER_KAFKA_SSL_KEY_PASSWORD": "ssl.key.password",
+    "LEDGER_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET": "sasl.oauthbearer.client.secret",
+}
 
 
-def kafka_client_settings() -> dict[str, str]:
+def kafka_client_settings(include_secrets: bool = False) -> dict[str, str]:
     """Any other ``LEDGER_KAFKA_*`` variable as a librdkafka setting (SASL/TLS and the like), e.g.
-    ``LEDGER_KAFKA_SASL_PASSWORD`` → ``sasl.password``. May hold secrets: read when a client is made,
-    never stored in Dagster resource config."""
+    ``LEDGER_KAFKA_SASL_MECHANISM`` → ``sasl.mechanism``; the secrets of ``KAFKA_SECRET_SETTINGS`` only
+    with ``include_secrets`` (the emitter, which has no Dagster)."""
     return {
         name.removeprefix("LEDGER_KAFKA_").lower().replace("_", "."): value
         for name, value in os.environ.items()
         if name.startswith("LEDGER_KAFKA_") and name not in _KAFKA_OWN_SETTINGS and value.strip()
+        and (include_secrets or name not in KAFKA_SECRET_SETTINGS)
     }

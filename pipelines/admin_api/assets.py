@@ -1,4 +1,4 @@
-"""Dagster side of the Admin API collector: partitioned usage and cost assets, dimensions, jobs, schedules.
+"""Dagster side of the Admin API collector: partitioned usage and cost assets and the dimension assets.
 
 Partitions start on 2025-01-01 (the allocation's monthly partitions start there too, and it covers
 ``make demo``'s window). Every asset uses a single-run backfill policy: a backfill of any range, e.g. a
@@ -6,26 +6,19 @@ month of hours, is one run that fetches the range with pagination and replaces i
 """
 
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     BetaWarning,
     DailyPartitionsDefinition,
-    DefaultScheduleStatus,
     HourlyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    ScheduleEvaluationContext,
-    SkipReason,
     asset,
-    define_asset_job,
-    schedule,
 )
 
-from pipelines import settings
 from pipelines.admin_api.client import AdminApiClient, RequestStats
 from pipelines.admin_api.collect import (
     TOKEN_COLUMNS,
@@ -44,7 +37,6 @@ USAGE_LATE_HOURS = 6  # the hourly run re-fetches this many hours: usage data ca
 COST_LATE_DAYS = 2  # the daily run re-fetches this many days
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"  # Dagster's tags for a one-run range
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
-NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Admin API collector is idle"
 
 
 def range_tags(first_key: str, last_key: str) -> dict[str, str]:
@@ -149,47 +141,6 @@ def admin_api_keys(
     return MaterializeResult(metadata={"api_keys": found, **_request_metadata(stats)})
 
 
-admin_usage_job = define_asset_job("collect_admin_usage", selection=[admin_usage_hourly],
-                                   description="Admin API hourly usage of a range of hours.")
-admin_cost_job = define_asset_job("collect_admin_cost", selection=[admin_cost_daily],
-                                  description="Admin API daily cost of a range of days.")
-admin_dimensions_job = define_asset_job("collect_admin_dimensions", selection=[admin_workspaces, admin_api_keys],
-                                        description="Admin API workspaces and API keys.")
-
-
 def hour_partition_key(moment: datetime) -> str:
     """The key of the hourly partition starting at ``moment`` (a whole UTC hour)."""
     return moment.strftime("%Y-%m-%d-%H:00")
-
-
-@schedule(job=admin_usage_job, cron_schedule="7 * * * *", execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.RUNNING)
-def admin_usage_schedule(context: ScheduleEvaluationContext):
-    """Hourly at :07: the last USAGE_LATE_HOURS whole hours in one run (late data is picked up)."""
-    if not settings.admin_api_key():
-        return SkipReason(NO_KEY)
-    now = context.scheduled_execution_time.astimezone(UTC)
-    last = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    first = last - timedelta(hours=USAGE_LATE_HOURS - 1)
-    return RunRequest(run_key=f"admin-usage-{hour_partition_key(last)}",
-                      tags=range_tags(hour_partition_key(first), hour_partition_key(last)))
-
-
-@schedule(job=admin_cost_job, cron_schedule="20 2 * * *", execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.RUNNING)
-def admin_cost_schedule(context: ScheduleEvaluationContext):
-    """Daily at 02:20: the last COST_LATE_DAYS whole days in one run."""
-    if not settings.admin_api_key():
-        return SkipReason(NO_KEY)
-    today = context.scheduled_execution_time.astimezone(UTC).date()
-    last, first = today - timedelta(days=1), today - timedelta(days=COST_LATE_DAYS)
-    return RunRequest(run_key=f"admin-cost-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
-
-
-@schedule(job=admin_dimensions_job, cron_schedule="10 2 * * *", execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.RUNNING)
-def admin_dimensions_schedule(context: ScheduleEvaluationContext):
-    """Daily at 02:10: workspaces and API keys (names for the reports)."""
-    if not settings.admin_api_key():
-        return SkipReason(NO_KEY)
-    return RunRequest(run_key=f"admin-dimensions-{context.scheduled_execution_time:%Y-%m-%d}")

@@ -1,8 +1,8 @@
 """The Anthropic Admin API over httpx: authentication, pagination, and bounded retries.
 
-The key is read from ``ANTHROPIC_ADMIN_API_KEY`` when a session opens and lives only in the HTTP
-client's headers: it is never a resource config value (Dagster would show and store it), never logged,
-and scrubbed from any error text the API sends back.
+The key is the resource's ``api_key``, an ``EnvVar("ANTHROPIC_ADMIN_API_KEY")`` (the UI shows the name,
+never the value); its value lives only in the HTTP client's headers, is never logged, and is scrubbed
+from any error text the API sends back.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
 from pipelines import settings
+from pipelines.secrets import reveal, secret
 
 API_VERSION = "2023-06-01"
 USAGE_REPORT_PATH = "/v1/organizations/usage_report/messages"
@@ -67,6 +68,8 @@ def rfc3339(moment: datetime) -> str:
 class AdminApiClient(ConfigurableResource):
     """Anthropic Admin API client: ``ANTHROPIC_ADMIN_API_KEY`` and ``ANTHROPIC_BASE_URL`` from the environment."""
 
+    api_key: str = Field(default="", description="Admin API key, EnvVar ANTHROPIC_ADMIN_API_KEY; empty: the "
+                         "collector fails clearly and its schedules skip.")
     base_url: str = Field(default="", description="Empty: ANTHROPIC_BASE_URL, else https://api.anthropic.com.")
     timeout_s: float = Field(default=60.0, description="Read / write / pool timeout of one request.")
     connect_timeout_s: float = Field(default=10.0, description="Connect timeout of one request.")
@@ -76,13 +79,21 @@ class AdminApiClient(ConfigurableResource):
     backoff_max_s: float = Field(default=60.0, description="Longest single backoff (retry-after may ask longer).")
     list_page_size: int = Field(default=100, ge=1, le=1000, description="limit of workspace / API key list pages.")
 
+    @classmethod
+    def from_env(cls, **settings: Any) -> AdminApiClient:
+        return cls(api_key=secret("ANTHROPIC_ADMIN_API_KEY"), **settings)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key)
+
     def resolved_base_url(self) -> str:
         return (self.base_url or settings.anthropic_base_url()).rstrip("/")
 
     @contextmanager
     def session(self, log: Log | None = None) -> Iterator[AdminApiSession]:
         """One HTTP connection pool with the key in its headers; fails at once when the key is unset."""
-        key = settings.admin_api_key()
+        key = reveal(self.api_key)
         if not key:
             raise AdminApiError(
                 "ANTHROPIC_ADMIN_API_KEY is not set: the Admin API collector needs an Admin API key "

@@ -16,7 +16,9 @@ from typing import Any
 
 from pipelines.admin_api.client import AdminApiClient, AdminApiError, Log, RequestStats
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 USAGE_GROUP_BY = ("api_key_id", "workspace_id", "model", "service_tier", "context_window")  # the API allows 5
 COST_GROUP_BY = ("workspace_id", "description")
@@ -115,11 +117,19 @@ def cost_rows(buckets: list[dict], start: datetime, end: datetime) -> dict[tuple
 
 
 def _replace_range(ch: ClickHouseResource, table: str, columns: list[str], rows: list[list[Any]],
-                   clear_sql: str, params: dict[str, Any]) -> None:
+                   clear_stale: str, params: dict[str, Any]) -> None:
     with ch.connect() as client:
         if rows:
             client.insert(table, rows, column_names=columns)
-        client.command(load_sql(clear_sql), parameters=params)
+        client.command(clear_stale, parameters=params)
+
+
+def replace_usage_range(ch: ClickHouseResource, rows: list[list[Any]], start: datetime, end: datetime,
+                        extracted_at: datetime) -> None:
+    """Write a fetched range of hourly usage rows (key and token columns) and delete what earlier fetches left."""
+    _replace_range(ch, "admin_usage_hourly", [*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"],
+                   [[*row, extracted_at] for row in rows], sql("admin_usage_hourly_clear_stale"),
+                   {"start": start, "end": end, "extracted_at": extracted_at})
 
 
 def collect_usage(api: AdminApiClient, ch: ClickHouseResource, start: datetime, end: datetime,
@@ -129,9 +139,7 @@ def collect_usage(api: AdminApiClient, ch: ClickHouseResource, start: datetime, 
     with api.session(log) as session:
         buckets = list(session.usage_report(start, end, "1h", USAGE_GROUP_BY))
     rows = usage_rows(buckets, start, end)
-    _replace_range(ch, "admin_usage_hourly", [*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"],
-                   [[*key, *tokens, extracted_at] for key, tokens in rows.items()],
-                   "admin_usage_hourly_clear_stale", {"start": start, "end": end, "extracted_at": extracted_at})
+    replace_usage_range(ch, [[*key, *tokens] for key, tokens in rows.items()], start, end, extracted_at)
     totals: Counter[str] = Counter()
     by_model: dict[str, Counter[str]] = defaultdict(Counter)
     for key, tokens in rows.items():
@@ -151,7 +159,7 @@ def collect_cost(api: AdminApiClient, ch: ClickHouseResource, start: datetime, e
     rows = cost_rows(buckets, start, end)
     _replace_range(ch, "admin_cost_daily", [*COST_KEY_COLUMNS, "amount_usd", "extracted_at"],
                    [[*key, usd, extracted_at] for key, usd in rows.items()],
-                   "admin_cost_daily_clear_stale",
+                   sql("admin_cost_daily_clear_stale"),
                    {"start": start.date(), "end": end.date(), "extracted_at": extracted_at})
     by_workspace: dict[str, Decimal] = defaultdict(Decimal)
     for key, usd in rows.items():

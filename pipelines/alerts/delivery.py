@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from clickhouse_connect.driver.client import Client
 
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 ALERT_COLUMNS = ["alert_key", "message_key", "kind", "subject", "destination", "channel", "text", "slack_ts",
                  "sent_at"]
@@ -86,7 +88,7 @@ class AlertLedger:
         if client is None:
             with self._ch.connect() as client:
                 return self.sent(keys, client)
-        rows = client.query(load_sql("alerts_sent_of_keys"), parameters={"keys": list(keys)}).result_rows
+        rows = client.query(sql("alerts_sent_of_keys"), parameters={"keys": list(keys)}).result_rows
         return {key for (key,) in rows}
 
     def record(self, alert: Alert, accepted: Accepted, keys: Sequence[str] | None = None) -> None:
@@ -99,7 +101,7 @@ class AlertLedger:
 
     def recent(self, since: datetime) -> list[tuple]:
         """(message key, kind, subject, destination, channel, text, keys, sent at) per message since ``since``."""
-        return self._ch.query_rows(load_sql("alerts_sent_recent"), {"since": since})
+        return self._ch.query_rows(sql("alerts_sent_recent"), {"since": since})
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 from pydantic import Field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,6 +20,7 @@ from slack_sdk.webhook import WebhookClient
 
 from pipelines import settings
 from pipelines.alerts.delivery import Accepted, Alert, AlertSender, RateLimited, Rejected, SendOutcome, Unavailable
+from pipelines.secrets import reveal, secret
 
 DEFAULT_RETRY_AFTER_S = 30.0
 # chat.postMessage errors that a later attempt can get past.
@@ -113,9 +114,9 @@ class SlackResource(ConfigurableResource):
     def from_env(cls) -> SlackResource:
         """Secrets are passed as EnvVar, so the Dagster UI shows the variable's name, never its value."""
         return cls(
-            bot_token=EnvVar("SLACK_BOT_TOKEN") if settings.slack_bot_token() else "",
+            bot_token=secret("SLACK_BOT_TOKEN"),
             api_url=settings.slack_api_url() or "",
-            webhook_url=EnvVar("SLACK_WEBHOOK_URL") if settings.slack_webhook_url() else "",
+            webhook_url=secret("SLACK_WEBHOOK_URL"),
             dagster_ui_url=settings.dagster_ui_url() or "",
         )
 
@@ -125,7 +126,7 @@ class SlackResource(ConfigurableResource):
 
     def sender(self, log: logging.Logger | Any) -> AlertSender:
         if self.bot_token:
-            return SlackWebApiSender(self.bot_token, self.api_url, self.timeout_s)
+            return SlackWebApiSender(reveal(self.bot_token), self.api_url, self.timeout_s)
         if self.webhook_url:
-            return SlackWebhookSender(self.webhook_url, self.timeout_s)
+            return SlackWebhookSender(reveal(self.webhook_url), self.timeout_s)
         return LogSender(log)

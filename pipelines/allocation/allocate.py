@@ -11,13 +11,18 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.months import month_bounds
-from pipelines.ledger_config import LedgerConfig
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
+# ClickHouse takes no query parameter for the source table of REPLACE PARTITION: one statement per table.
+REPLACE_MONTH = {"allocation_hourly": sql("allocation_hourly_replace_month"),
+                 "chargeback_monthly": sql("chargeback_monthly_replace_month")}
 
 
-def attribution_parameters(config: LedgerConfig) -> dict[str, list[str]]:
+def attribution_parameters(config: AttributionConfig) -> dict[str, list[str]]:
     """Owners and cost centres from LEDGER_CONFIG as parallel arrays for ``transform()`` in SQL."""
     keys, workspaces, teams = config.owners.api_keys, config.owners.workspaces, config.teams
     return {
@@ -36,7 +41,7 @@ def replace_month(client: Client, table: str, month: date) -> None:
     built = client.query("SELECT count() FROM {table:Identifier} WHERE month = {month:Date}",
                          parameters={"table": staging, "month": month}).result_rows[0][0]
     if built:
-        client.command(load_sql(f"{table}_replace_month"), parameters={"month": month})
+        client.command(REPLACE_MONTH[table], parameters={"month": month})
         drop_month(client, staging, month)
     else:
         drop_month(client, table, month)
@@ -46,7 +51,7 @@ def drop_month(client: Client, table: str, month: date) -> None:
     client.command("ALTER TABLE {table:Identifier} DROP PARTITION {month:Date}", {"table": table, "month": month})
 
 
-def allocate_month(ch: ClickHouseResource, month: date, config: LedgerConfig, now: datetime | None = None) -> None:
+def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfig, now: datetime | None = None) -> None:
     """Recompute the month's ``allocation_hourly``, ``allocation_event_cells`` and reconciliation."""
     start, end = month_bounds(month)
     params: dict[str, Any] = {
@@ -56,7 +61,7 @@ def allocate_month(ch: ClickHouseResource, month: date, config: LedgerConfig, no
     with ch.connect() as client:
         for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily"):
             drop_month(client, table, month)
-        client.command(load_sql("allocation_event_cells_of_month"), parameters=params)
-        client.command(load_sql("allocation_hourly_of_month"), parameters=params)
+        client.command(sql("allocation_event_cells_of_month"), parameters=params)
+        client.command(sql("allocation_hourly_of_month"), parameters=params)
         replace_month(client, "allocation_hourly", month)
-        client.command(load_sql("allocation_reconciliation_of_month"), parameters=params)
+        client.command(sql("allocation_reconciliation_of_month"), parameters=params)

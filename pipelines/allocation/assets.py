@@ -5,30 +5,28 @@ from decimal import Decimal
 
 from dagster import (
     AssetExecutionContext,
-    DefaultScheduleStatus,
+    AssetKey,
     MaterializeResult,
     MetadataValue,
     MonthlyPartitionsDefinition,
-    RunRequest,
-    ScheduleEvaluationContext,
     asset,
-    define_asset_job,
-    schedule,
 )
 
 from pipelines import settings
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
+from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import export_chargeback
-from pipelines.allocation.months import is_closed, month_start, parse_month, previous_month
-from pipelines.ledger_config import load_ledger_config
+from pipelines.allocation.months import is_closed, parse_month
+from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01-01", end_offset=1)
-RECHECK_PREVIOUS_MONTH_DAYS = 7  # cost reports of a month's last days still arrive in the next month's first week
 
 
 def _usd(amount: Decimal) -> str:
@@ -39,19 +37,21 @@ def _usd(amount: Decimal) -> str:
     group_name="allocation",
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
-    deps=["usage_events", "model_prices", "admin_usage_hourly", "admin_cost_daily"],
+    deps=[AssetKey("usage_events"), AssetKey("model_prices"), AssetKey("admin_usage_hourly"),
+          AssetKey("admin_cost_daily")],
     check_specs=check_specs("allocation"),
     description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "
     "env by the events, residual to owners or 'unattributed', trued up to the cost report. The month is replaced "
     "whole; the current month is provisional.",
 )
-def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
+               ) -> MaterializeResult:
     month = parse_month(context.partition_key)
-    config = load_ledger_config()
+    config = ledger_config.section(AttributionConfig)
     now = datetime.now(UTC)
     with clickhouse.connect():  # one unit of work: the steps below reuse its embedded session
         allocate_month(clickhouse, month, config, now)
-        teams = clickhouse.query_rows(load_sql("allocation_by_team_of_month"), {"month": month})
+        teams = clickhouse.query_rows(sql("allocation_by_team_of_month"), {"month": month})
         check_results = [
             sums_to_authority(clickhouse, month),
             *reconciliation_checks(clickhouse, month, config.reconciliation),
@@ -78,13 +78,14 @@ def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource) -
     group_name="allocation",
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
-    deps=[allocation],
+    deps=[AssetKey("allocation")],
     description="Chargeback (chargeback_monthly): the month's showback per cost centre / team / feature / env / "
     "model after the shared-cost policy, rounded to the cent so the lines sum to the month's total.",
 )
-def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
+               ) -> MaterializeResult:
     month = parse_month(context.partition_key)
-    config = load_ledger_config()
+    config = ledger_config.section(AttributionConfig)
     now = datetime.now(UTC)
     with clickhouse.connect():  # one unit of work: the steps below reuse its embedded session
         lines = chargeback_lines_for(showback_lines(clickhouse, month), config, is_closed(month, now))
@@ -108,14 +109,15 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource) -
     group_name="allocation",
     kinds={"csv", "parquet"},
     partitions_def=monthly_partitions,
-    deps=[chargeback],
+    deps=[AssetKey("chargeback")],
     description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
     "manifest (rows, totals, sha256); byte-identical when the data has not changed.",
 )
-def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource) -> MaterializeResult:
+def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
+                      ) -> MaterializeResult:
     month = parse_month(context.partition_key)
-    result = export_chargeback(clickhouse, month, settings.export_dir(), load_ledger_config().shared_cost_policy
-                               .describe())
+    policy = ledger_config.section(AttributionConfig).shared_cost_policy
+    result = export_chargeback(clickhouse, month, settings.export_dir(), policy.describe())
     files = result.manifest["files"]
     context.log.info("exported %d chargeback lines (%s USD) to %s", result.rows, _usd(result.allocated_cost_usd),
                      result.csv_path.parent)
@@ -129,21 +131,3 @@ def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseReso
         "sha256": MetadataValue.md(markdown_table(["file", "sha256"],
                                                   [(name, f["sha256"]) for name, f in sorted(files.items())])),
     })
-
-
-allocation_job = define_asset_job(
-    "allocate_month", selection=[allocation, chargeback, chargeback_export],
-    description="Showback, chargeback and export of one month.",
-)
-
-
-@schedule(job=allocation_job, cron_schedule="30 6 * * *", execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.STOPPED)
-def allocation_schedule(context: ScheduleEvaluationContext):
-    """Daily: the current (provisional) month, and the previous one while its cost reports may still arrive."""
-    today = context.scheduled_execution_time.astimezone(UTC).date()
-    months = [month_start(today)]
-    if today.day <= RECHECK_PREVIOUS_MONTH_DAYS:
-        months.append(previous_month(months[0]))
-    for month in months:
-        yield RunRequest(run_key=f"{month.isoformat()}@{today.isoformat()}", partition_key=month.isoformat())

@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from pipelines.allocation.allocate import drop_month, replace_month
+from pipelines.allocation.config import UNATTRIBUTED, AttributionConfig, SharedCostPolicy
 from pipelines.allocation.rounding import round_to_cents, split_integer
-from pipelines.ledger_config import UNATTRIBUTED, LedgerConfig, SharedCostPolicy
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 SHARED_COST_FEATURE = "(shared cost)"
 TOKEN_COLUMNS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
@@ -49,7 +51,7 @@ class ChargebackLine:
 
 
 def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
-    rows = ch.query_rows(load_sql("chargeback_lines_of_month"), {"month": month})
+    rows = ch.query_rows(sql("chargeback_lines_of_month"), {"month": month})
     return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional))
             for team, feature, env, model, *tokens, list_cost, allocated, provisional in rows]
 
@@ -106,7 +108,7 @@ def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
     return _merge(owned + [part for line in residual for part in _spread(line, teams, weights)])
 
 
-def chargeback_lines_for(lines: list[Line], config: LedgerConfig, month_closed: bool) -> list[ChargebackLine]:
+def chargeback_lines_for(lines: list[Line], config: AttributionConfig, month_closed: bool) -> list[ChargebackLine]:
     """Policy applied, amounts rounded to the cent (summing to the month's total to the cent), shares."""
     moved = apply_policy(lines, config.shared_cost_policy)
     cents = round_to_cents([line.showback_cost_usd for line in moved])

@@ -7,11 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
+from pipelines.allocation.config import Reconciliation
 from pipelines.allocation.rounding import CENT
-from pipelines.ledger_config import Reconciliation
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 SUMS_TO_AUTHORITY = "allocation_sums_to_authority"
 COVERAGE = "event_coverage_above_threshold"
@@ -22,8 +24,9 @@ SHOWN = 20  # rows listed in a check's Markdown table
 
 def check_specs(asset: str) -> list[AssetCheckSpec]:
     return [
-        AssetCheckSpec(SUMS_TO_AUTHORITY, asset=asset, description="Per day and workspace, allocated cost equals the "
-                       "cost report to the cent (list price where no report yet), and tokens equal the Admin API's."),
+        AssetCheckSpec(SUMS_TO_AUTHORITY, asset=asset, blocking=True, description="Per day and workspace, allocated "
+                       "cost equals the cost report to the cent (list price where no report yet), and tokens equal "
+                       "the Admin API's. Blocking: a month that does not add up is not charged back or exported."),
         AssetCheckSpec(COVERAGE, asset=asset, description="Share of Admin API tokens explained by application events, "
                        "per day and workspace, is at least reconciliation.coverage_warn_below."),
         AssetCheckSpec(OVERCOUNT, asset=asset, description="Event tokens beyond the Admin API's, as a share of event "
@@ -38,11 +41,11 @@ def _cents(amount: Decimal | None) -> Decimal | None:
 
 
 def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
-    days = ch.query_rows(load_sql("allocation_vs_cost_report"), {"month": month})
+    days = ch.query_rows(sql("allocation_vs_cost_report"), {"month": month})
     bad_cost = [(day, workspace or "(default)", _cents(report), _cents(allocated), _cents(list_cost))
                 for day, workspace, report, allocated, list_cost in days
                 if (_cents(allocated) or 0) != (_cents(report) if report is not None else _cents(list_cost))]
-    bad_tokens = ch.query_rows(load_sql("allocation_quantity_mismatches"), {"month": month})
+    bad_tokens = ch.query_rows(sql("allocation_quantity_mismatches"), {"month": month})
     reported = sum(1 for row in days if row[2] is not None)
     return AssetCheckResult(
         check_name=SUMS_TO_AUTHORITY,
@@ -68,7 +71,7 @@ def _ratio(part: int, whole: int) -> float:
 
 
 def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation) -> list[AssetCheckResult]:
-    rows = ch.query_rows(load_sql("allocation_reconciliation_of_month_rows"), {"month": month})
+    rows = ch.query_rows(sql("allocation_reconciliation_of_month_rows"), {"month": month})
     low = [(day, workspace or "(default)", authority, explained, f"{_ratio(explained, authority):.2%}")
            for day, workspace, authority, _events, explained, _over, _pending in rows
            if authority and _ratio(explained, authority) < limits.coverage_warn_below]
@@ -114,7 +117,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
 
 
 def unknown_models(ch: ClickHouseResource, month: date) -> AssetCheckResult:
-    rows = ch.query_rows(load_sql("allocation_unknown_models"), {"month": month})
+    rows = ch.query_rows(sql("allocation_unknown_models"), {"month": month})
     return AssetCheckResult(
         check_name=UNKNOWN_MODELS,
         passed=not rows,

@@ -22,7 +22,9 @@ import pyarrow.parquet as pq
 
 from pipelines.allocation.rounding import CENT
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 EXPORT_COLUMNS = ("month", "cost_center", "team", "feature", "env", "model", "input_tokens", "cache_write_5m_tokens",
                   "cache_write_1h_tokens", "cache_read_tokens", "output_tokens", "web_search_requests",
@@ -51,7 +53,7 @@ def export_rows(ch: ClickHouseResource, month: date) -> list[list[object]]:
     """The month's chargeback lines with the export's column values (money to the cent)."""
     rows = []
     for month_, *text, in_, w5, w1, read, out, search, list_cost, allocated, share, provisional in ch.query_rows(
-            load_sql("chargeback_export_rows"), {"month": month}):
+            sql("chargeback_export_rows"), {"month": month}):
         rows.append([month_.strftime("%Y-%m"), *text, in_, w5, w1, read, out, search,
                      Decimal(list_cost).quantize(CENT, ROUND_HALF_UP), Decimal(allocated).quantize(CENT),
                      Decimal(share).quantize(Decimal("0.000001")), bool(provisional)])

@@ -8,30 +8,26 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
-    AssetSelection,
+    AssetKey,
     AutomationCondition,
-    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
     SensorEvaluationContext,
     SkipReason,
     asset,
-    define_asset_job,
     sensor,
 )
 
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
 from pipelines.alerts.slack import SlackResource
-from pipelines.allocation.assets import allocation
 from pipelines.budgets.messages import candidate_keys, due_alerts, percent, usd
+from pipelines.budgets.model import Budget, BudgetsConfig
 from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.budgets.status import BudgetStatus, budget_statuses, read_budget_statuses
-from pipelines.events.assets import usage_events
-from pipelines.ledger_config import load_ledger_config
+from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
-from pipelines.pricing.assets import model_prices
 from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
@@ -50,7 +46,7 @@ _AFTER_UPSTREAM = (
 @asset(
     group_name="budgets",
     kinds={"clickhouse"},
-    deps=[usage_events, allocation, model_prices],
+    deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("model_prices")],
     automation_condition=_AFTER_UPSTREAM,
     description="Hourly spend per team / feature / env / workspace / api key from the start of the previous "
     "month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
@@ -80,14 +76,15 @@ def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
 @asset(
     group_name="budgets",
     kinds={"clickhouse"},
-    deps=[spend_hourly],
+    deps=[AssetKey("spend_hourly")],
     automation_condition=AutomationCondition.eager(),
     description="Each budget in LEDGER_CONFIG for its current period (and the previous one shortly after it "
     "ended): spend, percent, thresholds crossed, projected period-end spend at the current run rate.",
 )
-def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:
+def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock,
+                  ledger_config: LedgerConfig) -> MaterializeResult:
     now = clock.now()
-    statuses = budget_statuses(clickhouse, load_ledger_config().budgets, now)
+    statuses = budget_statuses(clickhouse, ledger_config.section(BudgetsConfig).budgets, now)
     with clickhouse.connect() as client:
         client.command("TRUNCATE TABLE budget_status")
         if statuses:
@@ -108,19 +105,6 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
     })
 
 
-# Prices first: spend is priced with them (make demo and a manual refresh run this job).
-refresh_budget_status_job = define_asset_job(
-    "refresh_budget_status", selection=[model_prices, spend_hourly, budget_status])
-
-budget_automation_sensor = AutomationConditionSensorDefinition(
-    "budget_rollup_automation",
-    target=AssetSelection.assets(spend_hourly, budget_status),
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Refreshes the spend rollup and budget_status after each ingest, allocation or price load.",
-)
-
-
 @dataclass(frozen=True)
 class BudgetCheck:
     budgets: int
@@ -132,11 +116,10 @@ class BudgetCheck:
 
 
 def check_budgets(
-    clickhouse: ClickHouseResource, slack: SlackResource, now: datetime, log: Any,
+    clickhouse: ClickHouseResource, slack: SlackResource, budgets: list[Budget], now: datetime, log: Any,
     retry_not_before: datetime | None = None,
 ) -> BudgetCheck:
     """One round of budget alerting: statuses from the rollup, due alerts, delivery (what a tick does)."""
-    budgets = load_ledger_config().budgets
     if not budgets:
         return BudgetCheck(0, 0, DeliveryReport())
     ledger = AlertLedger(clickhouse)
@@ -155,11 +138,12 @@ def check_budgets(
     "alerts_sent in ClickHouse is the record, so a restart or a reset cursor sends nothing twice.",
 )
 def budget_alerts(
-    context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock
+    context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock,
+    ledger_config: LedgerConfig,
 ):
     # The cursor only remembers a 429's Retry-After; what was sent lives in alerts_sent.
     waiting = json.loads(context.cursor).get("retry_not_before") if context.cursor else None
-    check = check_budgets(clickhouse, slack, clock.now(), context.log,
+    check = check_budgets(clickhouse, slack, ledger_config.section(BudgetsConfig).budgets, clock.now(), context.log,
                           datetime.fromisoformat(waiting) if waiting else None)
     retry = check.report.retry_not_before
     context.update_cursor(json.dumps({"retry_not_before": retry.isoformat() if retry else None}))

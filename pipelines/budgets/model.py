@@ -10,9 +10,10 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipelines.budgets.periods import PeriodKind
+from pipelines.ledger_config import ConfigSection
 
 Scope = Literal["org", "workspace", "team", "feature", "api_key"]
 DEFAULT_THRESHOLDS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
@@ -98,3 +99,21 @@ def budget_config_errors(budgets: list[Budget], teams: set[str]) -> list[str]:
             errors.append(f"budget {budget.id!r}: target: unknown team {budget.target!r} "
                           f"(configured teams: {', '.join(sorted(teams))})")
     return errors
+
+
+class BudgetsConfig(ConfigSection):
+    """The ``budgets:`` section; a team budget is checked against the teams the file declares."""
+
+    budgets: list[Budget] = Field(default_factory=list)
+
+    @classmethod
+    def context(cls, document: dict[str, Any]) -> dict[str, Any]:
+        teams = document.get("teams")
+        return {"teams": set(teams) if isinstance(teams, dict) else set()}
+
+    @model_validator(mode="after")
+    def _budgets_are_consistent(self, info: ValidationInfo) -> BudgetsConfig:
+        errors = budget_config_errors(self.budgets, (info.context or {}).get("teams", set()))
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self

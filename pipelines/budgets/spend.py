@@ -21,7 +21,9 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.budgets.periods import period_of
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 
 @dataclass(frozen=True)
@@ -59,28 +61,28 @@ def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh
     start = refresh_window_start(now)
     stamp = datetime.now(UTC)
     with ch.connect() as client:
-        [[until]] = client.query(load_sql("spend_hourly_admin_priced_until")).result_rows
+        [[until]] = client.query(sql("spend_hourly_admin_priced_until")).result_rows
         until = until.replace(tzinfo=UTC) if until is not None else None
         client.command("TRUNCATE TABLE spend_hourly_staging")
         if until is not None and until > start:
-            client.command(load_sql("spend_hourly_from_allocation"),
+            client.command(sql("spend_hourly_from_allocation"),
                            parameters={"from": start, "until": until, "refreshed_at": stamp})
         events_from = max(start, until) if until is not None else start
-        client.command(load_sql("spend_hourly_from_events"), parameters={"from": events_from, "refreshed_at": stamp})
+        client.command(sql("spend_hourly_from_events"), parameters={"from": events_from, "refreshed_at": stamp})
         months: dict[str, set[str]] = {}
-        for partition_id, table in client.query(load_sql("spend_hourly_months_since"),
+        for partition_id, table in client.query(sql("spend_hourly_months_since"),
                                                 parameters={"from": start}).result_rows:
             months.setdefault(partition_id, set()).add(table)
         for partition_id, tables in sorted(months.items()):
             rebuilt = "spend_hourly_staging" in tables
-            client.command(load_sql("spend_hourly_replace_month" if rebuilt else "spend_hourly_drop_month"),
-                           parameters={"partition_id": partition_id})
-        [[rows, spend, unpriced]] = client.query(load_sql("spend_hourly_totals_since"),
+            swap = sql("spend_hourly_replace_month") if rebuilt else sql("spend_hourly_drop_month")
+            client.command(swap, parameters={"partition_id": partition_id})
+        [[rows, spend, unpriced]] = client.query(sql("spend_hourly_totals_since"),
                                                  parameters={"from": start}).result_rows
     return RollupRefresh(start, until, rows, spend, unpriced)
 
 
 def read_daily_spend(client: Client, since: datetime) -> list[DailySpend]:
-    rows = client.query(load_sql("spend_daily_since"), parameters={"since": since}).result_rows
+    rows = client.query(sql("spend_daily_since"), parameters={"since": since}).result_rows
     return [DailySpend(day, team, feature, env, ws, key, spend, unpriced, until.replace(tzinfo=UTC))
             for day, team, feature, env, ws, key, spend, unpriced, until in rows]

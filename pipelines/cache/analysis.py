@@ -12,6 +12,7 @@ pause); the opportunities are replaced whole.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -20,7 +21,9 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.cache.minimums import load_cache_minimums
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 DAYS_PER_MONTH = 30  # the "monthly" saving is per 30 days
 
@@ -78,9 +81,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _rewrite_daily(client: Client, table: str, sql_name: str, day: date, **parameters: object) -> None:
-    client.command(load_sql("cache_rollup_clear_since"), parameters={"table": table, "from": day})
-    client.command(load_sql(sql_name), parameters={"from": _day_start(day), **parameters})
+def _rewrite_daily(client: Client, table: str, query: str, day: date, **parameters: object) -> None:
+    client.command(sql("cache_rollup_clear_since"), parameters={"table": table, "from": day})
+    client.command(query, parameters={"from": _day_start(day), **parameters})
 
 
 def _resume_day(window_start: datetime, first_day: date, rollup_last_day: date | None) -> date:
@@ -90,25 +93,27 @@ def _resume_day(window_start: datetime, first_day: date, rollup_last_day: date |
 
 def _refresh_events(client: Client, start: datetime, end: datetime, day: date, lookback_days: int,
                     stamp: datetime) -> PrefixCoverage:
-    _rewrite_daily(client, "cache_feature_daily", "cache_feature_daily_from_events", day, computed_at=stamp)
-    _rewrite_daily(client, "cache_waste_daily", "cache_waste_daily_from_events", day, until=end, computed_at=stamp)
-    client.command(load_sql("cache_opportunities_from_events"), parameters={
+    _rewrite_daily(client, "cache_feature_daily", sql("cache_feature_daily_from_events"), day, computed_at=stamp)
+    _rewrite_daily(client, "cache_waste_daily", sql("cache_waste_daily_from_events"), day, until=end, computed_at=stamp)
+    client.command(sql("cache_opportunities_from_events"), parameters={
         "start": start, "end": end, "lookback_days": lookback_days, "computed_at": stamp})
     window = {"start": start, "end": end}
-    return PrefixCoverage(*client.query(load_sql("cache_prefix_coverage"), parameters=window).result_rows[0])
+    return PrefixCoverage(*client.query(sql("cache_prefix_coverage"), parameters=window).result_rows[0])
 
 
-def refresh_cache_analysis(ch: ClickHouseResource, lookback_days: int = DAYS_PER_MONTH) -> CacheRefresh:
-    """Reload the cache minimums, rewrite the rollups of the window and replace the opportunities."""
+def refresh_cache_analysis(ch: ClickHouseResource, lookback_days: int = DAYS_PER_MONTH,
+                           cache_minimums: Mapping[str, int] | None = None) -> CacheRefresh:
+    """Reload the cache minimums (bundled, with ``cache_minimums`` from LEDGER_CONFIG on top), rewrite the
+    rollups of the window and replace the opportunities."""
     if lookback_days < 1:
         raise ValueError("lookback_days must be at least 1")
     stamp = datetime.now(UTC)
     lookback = timedelta(days=lookback_days)
     coverage, start, rewritten_from = PrefixCoverage(), None, []
     with ch.connect() as client:
-        minimums = load_cache_minimums(client)
+        minimums = load_cache_minimums(client, cache_minimums or {})
         events_first, events_end, events_last, admin_first, admin_end, admin_last = \
-            client.query(load_sql("cache_analysis_extent")).result_rows[0]
+            client.query(sql("cache_analysis_extent")).result_rows[0]
         events_end, admin_end = _utc(events_end), _utc(admin_end)
         client.command("TRUNCATE TABLE cache_opportunities")
         if events_end:
@@ -117,10 +122,10 @@ def refresh_cache_analysis(ch: ClickHouseResource, lookback_days: int = DAYS_PER
             coverage = _refresh_events(client, start, events_end, rewritten_from[-1], lookback_days, stamp)
         if admin_end:
             rewritten_from.append(_resume_day(admin_end - lookback, admin_first, admin_last))
-            _rewrite_daily(client, "cache_key_daily", "cache_key_daily_from_admin", rewritten_from[-1],
+            _rewrite_daily(client, "cache_key_daily", sql("cache_key_daily_from_admin"), rewritten_from[-1],
                            computed_at=stamp)
         window_day = (start or (admin_end - lookback if admin_end else stamp)).date()
-        totals = client.query(load_sql("cache_analysis_totals"), parameters={"from": window_day}).result_rows[0]
+        totals = client.query(sql("cache_analysis_totals"), parameters={"from": window_day}).result_rows[0]
     events_savings, admin_savings, wasted_tokens, wasted_premium, count, monthly = totals
     return CacheRefresh(
         window_start=start, window_end=events_end, refreshed_from=min(rewritten_from, default=None),
@@ -133,5 +138,5 @@ def refresh_cache_analysis(ch: ClickHouseResource, lookback_days: int = DAYS_PER
 
 def top_opportunities(ch: ClickHouseResource, limit: int = 10) -> list[Opportunity]:
     """The best opportunities of the latest analysis, largest estimated monthly saving first."""
-    rows = ch.query_rows(load_sql("cache_opportunities_top"), {"limit": limit})
+    rows = ch.query_rows(sql("cache_opportunities_top"), {"limit": limit})
     return [Opportunity(*row) for row in rows]

@@ -6,19 +6,16 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Config,
-    DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    ScheduleDefinition,
     asset,
-    define_asset_job,
 )
 from pydantic import Field
 
 from pipelines.cache.analysis import DAYS_PER_MONTH, Opportunity, refresh_cache_analysis, top_opportunities
-from pipelines.events.assets import usage_events
+from pipelines.cache.config import CacheConfig
+from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
-from pipelines.pricing.assets import model_prices
 from pipelines.storage.clickhouse import ClickHouseResource
 
 TOP = 10
@@ -48,7 +45,7 @@ def opportunity_table(opportunities: list[Opportunity]) -> str:
 @asset(
     group_name="cache",
     kinds={"clickhouse"},
-    deps=[usage_events, model_prices, AssetKey("admin_usage_hourly")],
+    deps=[AssetKey("usage_events"), AssetKey("model_prices"), AssetKey("admin_usage_hourly")],
     description="Prompt-cache efficiency, waste and opportunities over the last lookback_days (default 30) of "
     "usage events. Efficiency per day and team/feature/model (events) and workspace/api key/model (Admin API): "
     "hit ratio = cache reads / all input tokens, write/read ratio, realised savings = cached tokens at the "
@@ -61,9 +58,11 @@ def opportunity_table(opportunities: list[Opportunity]) -> str:
     "cache_efficiency_by_key_daily/_monthly, cache_waste_by_feature_monthly (docs/cache.md).",
 )
 def cache_opportunities(
-    context: AssetExecutionContext, config: CacheAnalysisConfig, clickhouse: ClickHouseResource
+    context: AssetExecutionContext, config: CacheAnalysisConfig, clickhouse: ClickHouseResource,
+    ledger_config: LedgerConfig,
 ) -> MaterializeResult:
-    refresh = refresh_cache_analysis(clickhouse, config.lookback_days)
+    refresh = refresh_cache_analysis(clickhouse, config.lookback_days,
+                                     ledger_config.section(CacheConfig).cache_minimums)
     top = top_opportunities(clickhouse, TOP)
     coverage = refresh.coverage
     context.log.info("cache analysis of %s: %d opportunities worth %s a month, wasted write premium %s",
@@ -86,14 +85,3 @@ def cache_opportunities(
         "wasted_premium_usd": usd(refresh.wasted_premium_usd),
         "cache_minimum_models": refresh.minimums,
     })
-
-
-cache_analysis_job = define_asset_job("cache_analysis", selection=[cache_opportunities])
-
-cache_analysis_schedule = ScheduleDefinition(
-    job=cache_analysis_job,
-    cron_schedule="30 6 * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Refreshes the cache efficiency, waste and opportunities once a day.",
-)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipelines.emitter.fingerprint import prompt_prefix
-from pipelines.events.fields import RATELIMIT_FIELDS, SCHEMA_VERSION
+from pipelines.emitter.schema import RATELIMIT_FIELDS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 

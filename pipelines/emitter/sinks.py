@@ -138,7 +138,7 @@ class KafkaSink:
             "bootstrap.servers": bootstrap_servers,
             "client.id": "claude-ledger-emitter",
             "linger.ms": 20,
-            **settings.kafka_client_settings(),
+            **settings.kafka_client_settings(include_secrets=True),
             **(config or {}),
             "enable.idempotence": True,
         })

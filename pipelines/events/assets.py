@@ -1,30 +1,22 @@
 """Dagster side of event ingest: the ``usage_events`` asset, its check, job and landing-zone sensor."""
 
 
-import hashlib
-import json
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    SensorEvaluationContext,
-    SkipReason,
     asset,
-    define_asset_job,
-    sensor,
 )
 
 from pipelines.events.ingest import ingest_landing_zone
 from pipelines.events.landing_zone_resource import LandingZone
+from pipelines.events.load import stored_events
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
 
 REJECT_RATE_WARN = 0.01
 
@@ -40,7 +32,7 @@ def usage_events(
     context: AssetExecutionContext, clickhouse: ClickHouseResource, landing_zone: LandingZone
 ) -> MaterializeResult:
     report = ingest_landing_zone(clickhouse, landing_zone.path)
-    total, first, last = clickhouse.query_rows(load_sql("usage_events_totals"))[0]
+    stored = stored_events(clickhouse)
     context.log.info(
         "loaded %d lines and rejected %d from %d files into %s",
         report.loaded, report.rejected, len(report.files), clickhouse.describe(),
@@ -52,10 +44,10 @@ def usage_events(
             "files": len(report.files),
             "rows_loaded": report.loaded,
             "rows_rejected": report.rejected,
-            "events_in_table": total,
+            "events_in_table": stored.count,
             "first_event_ts": str(report.first_ts or ""),
             "last_event_ts": str(report.last_ts or ""),
-            "table_time_range": f"{first} .. {last}" if total else "empty",
+            "table_time_range": f"{stored.first_ts} .. {stored.last_ts}" if stored.count else "empty",
             "reject_reasons": MetadataValue.md(
                 markdown_table(["reason", "lines"], report.reasons.most_common(10)) if report.reasons
                 else "no rejected lines"
@@ -76,23 +68,3 @@ def usage_events(
             )
         ],
     )
-
-
-ingest_usage_events_job = define_asset_job("ingest_usage_events", selection=[usage_events])
-
-
-@sensor(
-    job=ingest_usage_events_job,
-    minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Starts an ingest run when a landing-zone file appears or grows.",
-)
-def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
-    current = landing_zone.fingerprint()
-    previous = json.loads(context.cursor) if context.cursor else {}
-    if current == previous:
-        return SkipReason(f"no new or grown files in {landing_zone.path}")
-    context.update_cursor(json.dumps(current, sort_keys=True))
-    changed = sorted(p for p, size in current.items() if previous.get(p) != size)
-    state = hashlib.sha256(json.dumps(current, sort_keys=True).encode()).hexdigest()[:16]
-    return RunRequest(run_key=f"landing-{state}", tags={"changed_files": str(len(changed))})

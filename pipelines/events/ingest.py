@@ -20,7 +20,9 @@ from pipelines.events.landing_zone import is_gzip, landing_files, read_blocks, s
 from pipelines.events.load import DeadLetter, insert_events, parse_events
 from pipelines.events.parsing import LINE_COLUMN, Reject
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class IngestReport:
 
 
 def read_progress(ch: ClickHouseResource) -> dict[str, FileProgress]:
-    rows = ch.query_rows(load_sql("ingest_files_progress"))
+    rows = ch.query_rows(sql("ingest_files_progress"))
     return {path: FileProgress(offset, lines, size) for path, offset, lines, size in rows}
 
 

@@ -14,6 +14,10 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.events.parsing import Reject, parse_block, raw_text
 from pipelines.events.validation import validate
+from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 _REJECT_COLUMNS = ["source_type", "source", "partition", "position", "reason", "raw", "rejected_at"]
 
@@ -58,3 +62,17 @@ def insert_events(client: Client, events: list[pa.Table], dead_letters: list[Dea
             [[d.source_type, d.source, d.partition, d.position, d.reason, d.raw, now] for d in dead_letters],
             column_names=_REJECT_COLUMNS,
         )
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """What ``usage_events`` holds after de-duplication by event_id: how many, and their time range."""
+
+    count: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+def stored_events(ch: ClickHouseResource) -> StoredEvents:
+    count, first, last = ch.query_rows(sql("usage_events_totals"))[0]
+    return StoredEvents(count, first if count else None, last if count else None)

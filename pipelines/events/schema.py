@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from pipelines.events.fields import RATELIMIT_FIELDS
+from pipelines.emitter.schema import RATELIMIT_FIELDS
 
 TOKEN_FIELDS = (
     "input_tokens",

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.events.fields import RATELIMIT_FIELDS, SCHEMA_VERSION
+from pipelines.emitter.schema import RATELIMIT_FIELDS, SCHEMA_VERSION
 from pipelines.events.parsing import LINE_COLUMN
 from pipelines.events.schema import TOKEN_FIELDS
 

@@ -1,12 +1,12 @@
-"""Dagster side of the Kafka source: the ``kafka_usage_events`` asset, its lag check, job and lag sensor.
+"""Dagster side of the Kafka source: the ``kafka_usage_events`` asset and its lag check.
 
 Drive mode: a sensor looks at the group's lag every 30 s (broker metadata only, no group join) and starts
 a run when there is something to read and no run is already going; the run drains up to the high
 watermarks it saw at its start, in bounded batches, then ends. Every read is a normal Dagster run with
 its metadata, retries and history, and nothing holds a consumer between runs.
 
-Only registered when Kafka is configured (``kafka_definitions``); the sensor still skips cleanly if it
-is wired up without a topic.
+Only registered when Kafka is configured (``pipelines/definitions.py``); the sensor still skips cleanly if
+it is wired up without a topic.
 """
 
 
@@ -15,30 +15,19 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    Definitions,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    RunsFilter,
-    SensorEvaluationContext,
-    SkipReason,
     asset,
-    define_asset_job,
-    sensor,
 )
 
+from pipelines.events.load import stored_events
 from pipelines.kafka.consume import drain
-from pipelines.kafka.lag import PartitionLag, group_lag
+from pipelines.kafka.lag import PartitionLag
 from pipelines.kafka.resource import KafkaSource
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
 
 NOT_CONFIGURED = "Kafka source off: set KAFKA_BOOTSTRAP_SERVERS and LEDGER_KAFKA_TOPIC to switch it on"
-_ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-           DagsterRunStatus.STARTED]
 
 
 def lag_table(lags: list[PartitionLag]) -> str:
@@ -61,7 +50,7 @@ def kafka_usage_events(
     if not kafka.configured:
         raise RuntimeError(NOT_CONFIGURED)
     report = drain(clickhouse, kafka)
-    total = clickhouse.query_rows(load_sql("usage_events_totals"))[0][0]
+    total = stored_events(clickhouse).count
     lag = sum(p.lag for p in report.lag)
     context.log.info("read %d messages from %s in %d batches: %d loaded, %d rejected; lag now %d",
                      report.loaded + report.rejected, kafka.topic, report.batches, report.loaded, report.rejected, lag)
@@ -96,42 +85,4 @@ def kafka_usage_events(
                 description="Messages on the topic the consumer group has not committed, after this run.",
             )
         ],
-    )
-
-
-ingest_kafka_usage_events_job = define_asset_job("ingest_kafka_usage_events", selection=[kafka_usage_events])
-
-
-@sensor(
-    job=ingest_kafka_usage_events_job,
-    minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Starts a Kafka ingest run when the consumer group is behind and no such run is going.",
-)
-def kafka_lag_sensor(context: SensorEvaluationContext, kafka: KafkaSource):
-    if not kafka.configured:
-        return SkipReason(NOT_CONFIGURED)
-    active = context.instance.get_runs(
-        RunsFilter(job_name=ingest_kafka_usage_events_job.name, statuses=_ACTIVE), limit=1
-    )
-    if active:
-        return SkipReason(f"run {active[0].run_id} is still reading {kafka.topic}")
-    with kafka.consumer() as consumer:
-        lags = group_lag(consumer, kafka.topic, kafka.timeout_s)
-    lag = sum(p.lag for p in lags)
-    if lag == 0:
-        return SkipReason(f"consumer group {kafka.group_id} is at the end of {kafka.topic}")
-    return RunRequest(tags={"kafka_lag": str(lag)})
-
-
-def kafka_definitions() -> Definitions:
-    """The Kafka source's definitions when KAFKA_BOOTSTRAP_SERVERS and LEDGER_KAFKA_TOPIC are set, else none."""
-    source = KafkaSource.from_env()
-    if not source.configured:
-        return Definitions()
-    return Definitions(
-        assets=[kafka_usage_events],
-        jobs=[ingest_kafka_usage_events_job],
-        sensors=[kafka_lag_sensor],
-        resources={"kafka": source},
     )

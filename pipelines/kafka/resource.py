@@ -1,8 +1,8 @@
 """The Kafka topic as a Dagster resource: where it is, how the consumer group behaves, how much one run reads.
 
-Extra librdkafka settings (SASL, TLS) come from ``LEDGER_KAFKA_*`` variables when a client is made
-(``settings.kafka_client_settings``), so a SASL password never becomes Dagster resource config, which
-the UI displays.
+Extra librdkafka settings (SASL, TLS) come from ``LEDGER_KAFKA_*`` variables (``settings.kafka_client_settings``)
+as resource config; the secret ones (``LEDGER_KAFKA_SASL_PASSWORD`` and the like) as Dagster EnvVars, so the
+UI shows their names, never their values.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines import settings
+from pipelines.secrets import reveal, secret
 
 
 class KafkaSource(ConfigurableResource):
@@ -29,6 +30,12 @@ class KafkaSource(ConfigurableResource):
     max_lag: int = Field(default=10_000, description="The lag check warns above this many unread messages.")
     session_timeout_ms: int = Field(default=6_000, description="Group session timeout; joining takes half of it.")
     timeout_s: float = Field(default=10.0, description="Wait this long for a broker answer or a group assignment.")
+    client_settings: dict[str, str] = Field(default_factory=dict,
+                                            description="librdkafka settings from LEDGER_KAFKA_* (no secrets).")
+    sasl_password: str = Field(default="", description="EnvVar LEDGER_KAFKA_SASL_PASSWORD.")
+    ssl_key_password: str = Field(default="", description="EnvVar LEDGER_KAFKA_SSL_KEY_PASSWORD.")
+    oauthbearer_client_secret: str = Field(default="",
+                                           description="EnvVar LEDGER_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET.")
 
     @classmethod
     def from_env(cls) -> KafkaSource:
@@ -37,6 +44,10 @@ class KafkaSource(ConfigurableResource):
             topic=settings.kafka_topic() or "",
             group_id=settings.kafka_group_id(),
             max_lag=settings.kafka_max_lag(),
+            client_settings=settings.kafka_client_settings(),
+            sasl_password=secret("LEDGER_KAFKA_SASL_PASSWORD"),
+            ssl_key_password=secret("LEDGER_KAFKA_SSL_KEY_PASSWORD"),
+            oauthbearer_client_secret=secret("LEDGER_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET"),
         )
 
     @property
@@ -49,13 +60,19 @@ class KafkaSource(ConfigurableResource):
             "auto.offset.reset": "earliest",  # a new group starts at the oldest retained event, not the newest
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": self.session_timeout_ms // 3,  # a third, as Kafka advises
-            **settings.kafka_client_settings(),
+            **self.client_settings,
+            **self._secret_settings(),
             "bootstrap.servers": self.bootstrap_servers,
             "group.id": self.group_id,
             "enable.auto.commit": False,  # offsets are committed only after the rows are in ClickHouse
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,  # tells a run it has reached the end of a partition
         }
+
+    def _secret_settings(self) -> dict[str, str]:
+        values = {"sasl.password": self.sasl_password, "ssl.key.password": self.ssl_key_password,
+                  "sasl.oauthbearer.client.secret": self.oauthbearer_client_secret}
+        return {name: reveal(value) for name, value in values.items() if value}
 
     @contextmanager
     def consumer(self) -> Iterator[Consumer]:

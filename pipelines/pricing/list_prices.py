@@ -1,13 +1,11 @@
-"""The effective-dated list price table (``model_prices.csv``), read as exact decimals.
-
-The pipeline prices usage in ClickHouse from the same file; this reader serves Python callers that
-need a single price (the demo organisation and the Admin API simulator's cost report).
+"""The effective-dated list price files (``model_prices.csv``, ``service_tier_discounts.csv``), read as exact
+decimals for the ``model_prices`` asset, which loads them into ClickHouse. Usage is priced there, by the
+shared rules of migration 0070 (model family, price cell, ``unit_prices``), never in Python.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -55,27 +53,3 @@ def tier_rows(path: Path = TIER_FILE) -> tuple[tuple[str, date, Decimal], ...]:
         (row["service_tier"], date.fromisoformat(row["effective_from"]), Decimal(row["multiplier"]))
         for row in _rows(path)
     )
-
-
-def tier_multipliers() -> dict[str, Decimal]:
-    """The latest multiplier per service tier."""
-    return {tier: multiplier for tier, _, multiplier in sorted(tier_rows(), key=lambda r: r[1])}
-
-
-def family_of(model: str, families: set[str]) -> str | None:
-    """The priced family of a model id: the id itself, or a family plus a ``-YYYYMMDD`` date."""
-    if model in families:
-        return model
-    match = re.fullmatch(r"(.+)-\d{8}", model)
-    return match.group(1) if match and match.group(1) in families else None
-
-
-def list_price(model: str, day: date, context_window: str = "0-200k") -> Price | None:
-    """The price in force for ``model`` on ``day``, or None: an unknown model is never guessed."""
-    table = price_table()
-    family = family_of(model, {p.model for p in table})
-    candidates = [
-        p for p in table
-        if p.model == family and p.context_window == context_window and p.effective_from <= day
-    ]
-    return max(candidates, key=lambda p: p.effective_from, default=None)

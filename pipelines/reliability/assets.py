@@ -6,17 +6,14 @@ The Slack sensor for breaches is meant to share the budget alerts' delivery; it 
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     Config,
-    DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    ScheduleDefinition,
     asset,
-    define_asset_job,
 )
 from pydantic import Field
 
-from pipelines.events.assets import usage_events
 from pipelines.metadata import markdown_table
 from pipelines.reliability.health import (
     UNTIL_THE_END,
@@ -64,7 +61,7 @@ def health_table(rows: list[HealthRow]) -> str:
 @asset(
     group_name="reliability",
     kinds={"clickhouse"},
-    deps=[usage_events],
+    deps=[AssetKey("usage_events")],
     description="Rate-limit health per hour, model and API key from usage events (table rate_limit_health_hourly): "
     "429 rate, least request / token headroom seen in the anthropic-ratelimit-* headers (remaining / limit), "
     "p50/p90/p99 latency of successful calls and the error-type mix. Recomputes the last lookback_hours "
@@ -93,14 +90,3 @@ def rate_limit_health(
         "breaches_in_window": len(breaches),
         "worst_cells": MetadataValue.md(health_table(worst)),
     })
-
-
-rate_limit_health_job = define_asset_job("refresh_rate_limit_health", selection=[rate_limit_health])
-
-rate_limit_health_schedule = ScheduleDefinition(
-    job=rate_limit_health_job,
-    cron_schedule="5 * * * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Refreshes rate-limit health every hour.",
-)

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import load_sql
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 HOUR = timedelta(hours=1)
 UNTIL_THE_END = datetime(2100, 1, 1, tzinfo=UTC)  # an open end of an hour range
@@ -77,12 +79,12 @@ def _utc(moment: datetime) -> datetime:
 
 def refresh_rate_limit_health(ch: ClickHouseResource, lookback_hours: int, now: datetime | None = None) -> Refresh:
     """Recompute every hour from ``lookback_hours`` before the latest event's hour on; totals of those hours."""
-    rows = ch.query_rows(load_sql("rate_limit_health_window_start"), {"lookback_hours": lookback_hours})
+    rows = ch.query_rows(sql("rate_limit_health_window_start"), {"lookback_hours": lookback_hours})
     if not rows:
         return Refresh(None, 0, 0, 0)
     start = _utc(rows[0][0])
     with ch.connect() as client:
-        client.command(load_sql("rate_limit_health_from_events"),
+        client.command(sql("rate_limit_health_from_events"),
                        parameters={"from": start, "computed_at": now or datetime.now(UTC)})
     cells = health_between(ch, start, UNTIL_THE_END, limit=1_000_000)
     return Refresh(start, len(cells), sum(c.requests for c in cells), sum(c.rate_limited for c in cells))
@@ -90,7 +92,7 @@ def refresh_rate_limit_health(ch: ClickHouseResource, lookback_hours: int, now: 
 
 def health_between(ch: ClickHouseResource, start: datetime, end: datetime, limit: int = 10) -> list[HealthRow]:
     """Cells of the hours in [start, end), worst first (highest 429 share, then least headroom)."""
-    rows = ch.query_rows(load_sql("rate_limit_health_between"), {"from": _utc(start), "to": _utc(end), "limit": limit})
+    rows = ch.query_rows(sql("rate_limit_health_between"), {"from": _utc(start), "to": _utc(end), "limit": limit})
     return [HealthRow(_utc(r[0]), *r[1:11], dict(r[11])) for r in rows]
 
 
@@ -101,7 +103,7 @@ def breaches_between(ch: ClickHouseResource, start: datetime, end: datetime,
                               "min_requests": lines.min_requests, "min_headroom": lines.min_headroom}
     found = []
     for hour, model, key, requests, limited, share, req_headroom, tok_headroom in ch.query_rows(
-            load_sql("rate_limit_breaches"), params):
+            sql("rate_limit_breaches"), params):
         base = {"hour": _utc(hour), "model": model, "api_key_id": key, "requests": requests, "rate_limited": limited}
         if share > lines.max_rate_limited_share and requests >= lines.min_requests:
             found.append(Breach(kind="rate_limited_share", value=share, line=lines.max_rate_limited_share, **base))

@@ -11,7 +11,8 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, se
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
 from pipelines.alerts.slack import SlackResource
-from pipelines.ledger_config import RateLimits, load_ledger_config
+from pipelines.ledger_config import LedgerConfig
+from pipelines.reliability.config import RateLimits, RateLimitsConfig
 from pipelines.reliability.health import HealthLines, current_breaches
 from pipelines.reliability.messages import breach_alert
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -52,9 +53,10 @@ def check_rate_limits(
     "so a restart or a reset cursor sends nothing twice.",
 )
 def rate_limit_alerts(
-    context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock
+    context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock,
+    ledger_config: LedgerConfig,
 ):
-    config = load_ledger_config().rate_limits
+    config = ledger_config.section(RateLimitsConfig).rate_limits
     if config is None:
         return SkipReason("no rate_limits section in LEDGER_CONFIG")
     waiting = json.loads(context.cursor).get("retry_not_before") if context.cursor else None

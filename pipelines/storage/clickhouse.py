@@ -20,6 +20,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines import settings
+from pipelines.secrets import reveal, secret
 from pipelines.storage.embedded_lock import exclusive
 from pipelines.storage.migrations import apply_migrations
 
@@ -38,17 +39,21 @@ def redact_dsn(dsn: str) -> str:
 class ClickHouseResource(ConfigurableResource):
     """ClickHouse through clickhouse-connect: a server when ``dsn`` is set, else embedded chDB."""
 
-    dsn: str = Field(default="", description="ClickHouse server DSN; empty means embedded chDB.")
+    dsn: str = Field(default="", description="ClickHouse server DSN (EnvVar CLICKHOUSE_DSN, it may hold a "
+                     "password); empty means embedded chDB.")
     ledger_home: str = Field(default="", description="Data directory; empty means $LEDGER_HOME.")
     lock_timeout_s: float = Field(default=600.0, description="Wait for the embedded database this long.")
 
     @classmethod
     def from_env(cls) -> ClickHouseResource:
-        return cls(dsn=settings.clickhouse_dsn() or "", ledger_home=str(settings.ledger_home()))
+        return cls(dsn=secret("CLICKHOUSE_DSN"), ledger_home=str(settings.ledger_home()))
 
     @property
     def embedded(self) -> bool:
         return not self.dsn
+
+    def _dsn(self) -> str:
+        return reveal(self.dsn)
 
     def _home(self) -> Path:
         return Path(self.ledger_home).resolve() if self.ledger_home else settings.ledger_home()
@@ -59,7 +64,7 @@ class ClickHouseResource(ConfigurableResource):
 
     def describe(self) -> str:
         """Where the data lives, safe to log (no credentials)."""
-        return f"embedded chDB at {self.embedded_path}" if self.embedded else redact_dsn(self.dsn)
+        return f"embedded chDB at {self.embedded_path}" if self.embedded else redact_dsn(self._dsn())
 
     @contextmanager
     def connect(self) -> Iterator[Client]:
@@ -74,14 +79,15 @@ class ClickHouseResource(ConfigurableResource):
                 finally:
                     client.close()
         else:
+            dsn = self._dsn()
             try:
-                client = clickhouse_connect.get_client(dsn=self.dsn)
+                client = clickhouse_connect.get_client(dsn=dsn)
             except Exception as exc:  # never let the DSN's password reach a log line
                 raise ConnectionError(
-                    f"cannot connect to ClickHouse at {redact_dsn(self.dsn)}: {type(exc).__name__}"
+                    f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {type(exc).__name__}"
                 ) from None
             try:
-                self._migrate_once(client, redact_dsn(self.dsn))
+                self._migrate_once(client, redact_dsn(dsn))
                 yield client
             finally:
                 client.close()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
-from pipelines.storage.sql_files import SQL_DIR, split_statements
+from pipelines.storage.sql_files import SHARED_SQL_DIR, split_statements
 
-MIGRATIONS_DIR = SQL_DIR / "migrations"
+MIGRATIONS_DIR = SHARED_SQL_DIR / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 

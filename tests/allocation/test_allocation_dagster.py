@@ -1,0 +1,100 @@
+"""Specification of the allocation assets and their checks, run through Dagster."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from allocation_data import HOUR, OCTOBER, admin_usage, cost_report, emptied, priced_database, usage_event, write_config
+from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, build_schedule_context, materialize
+
+from pipelines.allocation.assets import allocation, chargeback, chargeback_export
+from pipelines.allocation.definitions import allocation_schedule
+from pipelines.ledger_config import LedgerConfig
+
+PARTITION = "2026-10-01"
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    return priced_database(tmp_path_factory.mktemp("ledger"))
+
+
+@pytest.fixture
+def env(database, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGER_CONFIG", str(write_config(tmp_path / "ledger.yaml", shared_cost_policy="proportional")))
+    monkeypatch.setenv("LEDGER_EXPORT_DIR", str(tmp_path / "exports"))
+    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
+        yield emptied(database)
+
+
+def run(ch, raise_on_error: bool = True):
+    return materialize([allocation, chargeback, chargeback_export], partition_key=PARTITION,
+                       resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
+                       instance=DagsterInstance.ephemeral(),
+                       raise_on_error=raise_on_error)
+
+
+def checks(result) -> dict[str, object]:
+    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
+def test_a_month_runs_from_usage_to_export_with_all_checks_passing(env, tmp_path):
+    admin_usage(env, input=1000, output=100)
+    usage_event(env, "e1", "search", "query-rewrite", input=1000, output=100)
+    cost_report(env, OCTOBER.replace(day=5), "ws1", "0.0015")
+    result = run(env)
+    assert result.success
+    assert {name: e.passed for name, e in checks(result).items()} == {
+        "allocation_sums_to_authority": True, "event_coverage_above_threshold": True,
+        "event_overcount_below_threshold": True, "no_unknown_models": True}
+    assert (tmp_path / "exports" / "chargeback-2026-10.csv").read_text().splitlines()[1] == (
+        "2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,1000,0,0,0,100,0,0.00,0.00,"
+        "0.000000,false")
+
+
+def test_an_unknown_model_fails_the_check_with_its_volumes_and_blocks_the_export(env, tmp_path):
+    admin_usage(env, model="claude-mystery-9", input=1234, output=56)
+    result = run(env, raise_on_error=False)
+    unknown = checks(result)["no_unknown_models"]
+    assert (unknown.passed, unknown.severity) == (False, AssetCheckSeverity.ERROR)
+    assert unknown.metadata["unknown_models"].value == ["claude-mystery-9"]
+    assert "| claude-mystery-9 | 0-200k | input | 1234 |" in unknown.metadata["volumes"].value
+    assert "| claude-mystery-9 | 0-200k | output | 56 |" in unknown.metadata["volumes"].value
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert AssetKey("chargeback_export") not in materialized
+    assert not (tmp_path / "exports" / "chargeback-2026-10.csv").exists()
+
+
+def test_low_event_coverage_warns(env):
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=700)  # 70 % explained, threshold 80 %
+    coverage = checks(run(env))["event_coverage_above_threshold"]
+    assert (coverage.passed, coverage.severity) == (False, AssetCheckSeverity.WARN)
+    assert coverage.metadata["coverage"].value == pytest.approx(0.7)
+
+
+def test_event_over_count_above_two_percent_warns(env):
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=1030)  # 30 of 1030 event tokens: 2.9 %
+    over = checks(run(env))["event_overcount_below_threshold"]
+    assert (over.passed, over.severity) == (False, AssetCheckSeverity.WARN)
+    assert over.metadata["overcount_tokens"].value == 30
+
+
+def test_events_after_the_last_reported_hour_are_pending_not_over_count(env):
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=1000)
+    usage_event(env, "e2", "search", "query-rewrite", input=5000, ts=HOUR + timedelta(hours=3))
+    over = checks(run(env))["event_overcount_below_threshold"]
+    assert over.passed
+    assert (over.metadata["overcount_tokens"].value, over.metadata["pending_event_tokens"].value) == (0, 5000)
+
+
+def test_the_daily_schedule_reruns_the_previous_month_during_the_first_week():
+    early = list(allocation_schedule(build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 3, 6, 30, tzinfo=UTC))))
+    later = list(allocation_schedule(build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 20, 6, 30, tzinfo=UTC))))
+    assert [r.partition_key for r in early] == ["2026-11-01", "2026-10-01"]
+    assert [r.partition_key for r in later] == ["2026-11-01"]

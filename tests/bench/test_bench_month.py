@@ -1,0 +1,50 @@
+"""The generated month behind the allocation and incremental benchmarks (bench/month.py): its shape,
+and that the allocation of it accounts for exactly the Admin API's tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.month import MONTH, build_month, ledger_config
+from bench.month import sql as bench_sql
+from pipelines.allocation.allocate import allocate_month
+from pipelines.events.load import stored_events
+
+EVENTS = 744 * 10  # ten events in every hour of October
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory):
+    return build_month(Path(tmp_path_factory.mktemp("month")), EVENTS)
+
+
+def test_every_hour_of_october_has_the_same_number_of_events(month) -> None:
+    rows = month.query_rows("SELECT toStartOfHour(ts) AS hour, count() FROM usage_events GROUP BY hour")
+    assert len(rows) == 744
+    assert {count for _, count in rows} == {10}
+
+
+def test_the_admin_api_reports_console_use_in_every_hour_of_every_workspace(month) -> None:
+    [[rows, hours]] = month.query_rows(
+        "SELECT count(), uniqExact(bucket_start) FROM admin_usage_hourly WHERE api_key_id = ''")
+    assert (rows, hours) == (744 * 4, 744)
+
+
+def test_the_cost_report_leaves_the_last_two_days_of_the_month_out(month) -> None:
+    [[days, first, last]] = month.query_rows("SELECT uniqExact(date), min(date), max(date) FROM admin_cost_daily")
+    assert (days, str(first), str(last)) == (29, "2026-10-01", "2026-10-29")
+
+
+def test_a_month_built_again_with_the_same_size_is_reused(month) -> None:
+    again = build_month(Path(month.ledger_home), EVENTS)
+    assert stored_events(again).count == EVENTS
+
+
+def test_the_allocation_of_the_month_accounts_for_exactly_the_admin_api_tokens(month) -> None:
+    allocate_month(month, MONTH, ledger_config())
+    [[_rows, _cells, tokens, authority, residual, _usd]] = month.query_rows(
+        bench_sql("allocation_of_month_summary"), {"month": MONTH})
+    assert tokens == authority
+    assert residual > 0  # console use and the cells reporting more than the events

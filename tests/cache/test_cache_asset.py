@@ -1,0 +1,37 @@
+"""Specification of the ``cache_opportunities`` asset: a Dagster materialisation with the top opportunities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cache_data import every, open_priced_database, send
+from dagster import DagsterInstance, materialize
+
+from pipelines.cache.assets import cache_opportunities
+from pipelines.ledger_config import LedgerConfig
+
+
+def test_the_asset_shows_the_top_opportunities_with_their_estimated_monthly_saving(tmp_path, monkeypatch):
+    ch = open_priced_database(tmp_path)
+    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
+    # Sonnet 4.5, 10,000-token prefix, 10 uses 30 s apart: saves $0.2355 with a 5m cache
+    # (tests/test_cache_opportunities.py); the window is 30 days, so that is also the monthly estimate.
+    send(ch, every(timedelta(seconds=30), 10))
+    result = materialize([cache_opportunities], resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
+                         instance=DagsterInstance.ephemeral())
+    metadata = result.asset_materializations_for_node("cache_opportunities")[0].metadata
+    assert metadata["opportunities"].value == 1
+    assert metadata["estimated_monthly_saving_usd"].value == "$0.24"
+    table = metadata["top_opportunities"].value
+    assert "| 1 | search | query-rewrite | claude-sonnet-4-5-20250929 | prefix-a | 10,000 | 10 | 5m | 1 / 9 | $0.24 |" \
+        in table
+
+
+def test_the_asset_runs_on_an_empty_database(tmp_path, monkeypatch):
+    ch = open_priced_database(tmp_path)
+    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
+    result = materialize([cache_opportunities], resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
+                         instance=DagsterInstance.ephemeral())
+    metadata = result.asset_materializations_for_node("cache_opportunities")[0].metadata
+    assert (metadata["window"].value, metadata["opportunities"].value) == ("no usage events", 0)
+    assert metadata["top_opportunities"].value == "no opportunities"

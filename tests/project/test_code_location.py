@@ -1,0 +1,70 @@
+"""The code location as a whole: a mistake in one section of LEDGER_CONFIG stops only what reads that section,
+and the code location names it in one line when it loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from allocation_data import CONFIG, HOUR, OCTOBER, admin_usage, cost_report, priced_database, usage_event
+from dagster import DagsterInstance, materialize
+
+from pipelines.alerts.clock import Clock
+from pipelines.allocation.assets import allocation, chargeback, chargeback_export
+from pipelines.budgets.assets import budget_status, spend_hourly
+from pipelines.ledger_config import LedgerConfig
+from pipelines.settings import PROJECT_ROOT
+
+BAD_BUDGET = {"id": "b1", "scope": "team", "target": "search", "period": "day", "amount_usd": 0,
+              "slack_channel": "#search"}
+BAD_BUDGET_ERROR = "budgets.0: budget 'b1': amount_usd: Input should be greater than 0"
+
+
+@pytest.fixture
+def bad_budget_config(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "budgets": [BAD_BUDGET]}))
+    return path
+
+
+def test_a_bad_budget_leaves_allocation_chargeback_and_export_runnable(tmp_path, bad_budget_config, monkeypatch):
+    ch = priced_database(tmp_path / "ledger")
+    admin_usage(ch, input=1000, output=100)
+    usage_event(ch, "e1", "search", "query-rewrite", input=1000, output=100)
+    cost_report(ch, HOUR.date(), "ws1", "0.0015")
+    monkeypatch.setenv("LEDGER_EXPORT_DIR", str(tmp_path / "exports"))
+    resources = {"clickhouse": ch, "ledger_config": LedgerConfig(path=str(bad_budget_config)),
+                 "clock": Clock(frozen_at="2026-10-05T12:00:00+00:00")}
+    result = materialize([allocation, chargeback, chargeback_export], partition_key=OCTOBER.isoformat(),
+                         resources=resources, instance=DagsterInstance.ephemeral())
+    assert result.success
+    assert (tmp_path / "exports" / "chargeback-2026-10.csv").exists()
+
+    budgets = materialize([spend_hourly, budget_status], resources=resources, instance=DagsterInstance.ephemeral(),
+                          raise_on_error=False)
+    assert not budgets.success
+    [failure] = [event for event in budgets.all_events if event.is_step_failure]
+    assert failure.step_key == "budget_status"
+    assert BAD_BUDGET_ERROR in str(failure.event_specific_data.error)
+    assert str(bad_budget_config) in str(failure.event_specific_data.error)
+
+
+def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_path, bad_budget_config):
+    config = bad_budget_config.read_text().replace("owners:", "owner:")  # a misspelt section
+    bad_budget_config.write_text(config)
+    environment = {**os.environ, "LEDGER_CONFIG": str(bad_budget_config), "LEDGER_HOME": str(tmp_path / "ledger"),
+                   "DAGSTER_HOME": str(tmp_path)}
+    environment.pop("CLICKHOUSE_DSN", None)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    problems = [line for line in (completed.stdout + completed.stderr).splitlines() if "LEDGER_CONFIG:" in line]
+    assert len(problems) == 2
+    assert f"{bad_budget_config}: {BAD_BUDGET_ERROR}" in problems[1]
+    assert f"{bad_budget_config}: owner: Extra inputs are not permitted (a misspelt owners?)" in problems[0]
