@@ -13,7 +13,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from pipelines.emitter.fingerprint import is_given
-from pipelines.emitter.recorder import INCOMPLETE_STREAM, Call, Emitter, Tags, merge_delta_usage, usage_of
+from pipelines.emitter.recorder import (
+    INCOMPLETE_STREAM,
+    Call,
+    Emitter,
+    Tags,
+    billing_of,
+    merge_delta_usage,
+    usage_of,
+)
 from pipelines.emitter.sinks import default_sink
 
 TAGS_KWARG = "ledger_tags"  # per-call tags: messages.create(..., ledger_tags={"user": "u_42"}); never sent
@@ -80,7 +88,7 @@ class _StreamObserver:
         self.headers = headers
         self.status = status
         self.model: Any = None
-        self.service_tier: Any = None
+        self.billing: dict[str, Any] = {}
         self.usage: dict[str, Any] | None = None
         self.fallback: Callable[[], Any] | None = None
 
@@ -91,7 +99,7 @@ class _StreamObserver:
                 message = event.message
                 self.model = message.model
                 self.usage = usage_of(message.usage)
-                self.service_tier = getattr(message.usage, "service_tier", None)
+                self.billing = billing_of(message.usage)
             elif kind == "message_delta" and self.usage is not None:
                 merge_delta_usage(self.usage, event.usage)
             elif kind == "message_stop":
@@ -104,9 +112,10 @@ class _StreamObserver:
             try:
                 message = self.fallback()
                 self.model, self.usage = message.model, usage_of(message.usage)
+                self.billing = billing_of(message.usage)
             except Exception:
                 pass
-        self.call.finish(model=self.model, usage=self.usage, service_tier=self.service_tier, status=self.status,
+        self.call.finish(model=self.model, usage=self.usage, billing=self.billing, status=self.status,
                          headers=self.headers, error_type=None if complete else INCOMPLETE_STREAM)
 
 
@@ -240,7 +249,7 @@ class InstrumentedMessages:
         if kwargs.get("stream") is True:
             return ObservedStream(result, _StreamObserver(call, raw.headers, raw.status_code))
         call.finish(model=result.model, usage=usage_of(result.usage), status=raw.status_code, headers=raw.headers,
-                    service_tier=getattr(result.usage, "service_tier", None))
+                    billing=billing_of(result.usage))
         return result
 
     def stream(self, **kwargs: Any) -> StreamManager:
@@ -289,7 +298,7 @@ class AsyncInstrumentedMessages(InstrumentedMessages):
         if kwargs.get("stream") is True:
             return AsyncObservedStream(result, _StreamObserver(call, raw.headers, raw.status_code))
         call.finish(model=result.model, usage=usage_of(result.usage), status=raw.status_code, headers=raw.headers,
-                    service_tier=getattr(result.usage, "service_tier", None))
+                    billing=billing_of(result.usage))
         return result
 
     def stream(self, **kwargs: Any) -> AsyncStreamManager:  # type: ignore[override]

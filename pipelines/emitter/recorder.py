@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pipelines.emitter.fingerprint import prompt_prefix
+from pipelines.emitter.fingerprint import is_given, prompt_prefix
 from pipelines.emitter.schema import RATELIMIT_FIELDS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,16 @@ def usage_of(usage: Any) -> dict[str, Any]:
     }
 
 
+# The price dimensions the response's usage names (``usage.service_tier``, ``usage.inference_geo`` and, with the
+# fast-mode beta, ``usage.speed``); a request's ``speed`` / ``inference_geo`` stand in when the response is silent.
+BILLING_FIELDS = ("service_tier", "speed", "inference_geo")
+
+
+def billing_of(usage: Any) -> dict[str, Any]:
+    """The billing dimensions a response's usage reports (absent ones are None)."""
+    return {name: None if usage is None else _get(usage, name) for name in BILLING_FIELDS}
+
+
 def merge_delta_usage(usage: dict[str, Any], delta: Any) -> None:
     """Apply a ``message_delta`` usage: its counts are cumulative totals and overwrite; absent ones keep
     the ``message_start`` value (the SDK's own accumulation does the same)."""
@@ -151,6 +161,7 @@ class Call:
         self._t0 = time.perf_counter()
         self.tags = tags
         self.request_model = request.get("model")
+        self.requested = {name: request.get(name) for name in ("speed", "inference_geo") if is_given(request.get(name))}
         try:
             self.prefix_hash, self.prefix_tokens = prompt_prefix(request.get("system"), request.get("tools"))
         except Exception as exc:  # an unusual parameter type must not break the call
@@ -164,13 +175,13 @@ class Call:
             self._done = True
             return True
 
-    def finish(self, *, model: Any, usage: dict[str, Any] | None, service_tier: Any, status: int | None,
+    def finish(self, *, model: Any, usage: dict[str, Any] | None, billing: Mapping[str, Any], status: int | None,
                headers: Any, error_type: str | None = None) -> None:
+        """``billing``: the response's ``billing_of(usage)``."""
         if not self._claim():
             return
         latency_ms = (time.perf_counter() - self._t0) * 1000
-        self._emitter.emit_safely(lambda: self._event(model, usage, service_tier, status, error_type, headers,
-                                                      latency_ms))
+        self._emitter.emit_safely(lambda: self._event(model, usage, billing, status, error_type, headers, latency_ms))
 
     def fail(self, exc: BaseException) -> None:
         """The call ended in an SDK error: its status and error type, zero usage, the error response's headers."""
@@ -181,11 +192,11 @@ class Call:
         def build() -> dict[str, Any]:
             status, kind = error_type_of(exc)
             response = getattr(exc, "response", None)
-            return self._event(None, None, None, status, kind, getattr(response, "headers", None), latency_ms)
+            return self._event(None, None, {}, status, kind, getattr(response, "headers", None), latency_ms)
 
         self._emitter.emit_safely(build)
 
-    def _event(self, model: Any, usage: dict[str, Any] | None, service_tier: Any, status: int | None,
+    def _event(self, model: Any, usage: dict[str, Any] | None, billing: Mapping[str, Any], status: int | None,
                error_type: str | None, headers: Any, latency_ms: float) -> dict[str, Any]:
         tags = self.tags
         workspace_id = tags.workspace_id or (headers.get("anthropic-workspace-id") if headers is not None else None)
@@ -200,7 +211,9 @@ class Call:
             "workspace_id": workspace_id,
             "api_key_id": tags.api_key_id,
             "model": str(model or self.request_model or ""),
-            "service_tier": str(service_tier or "standard"),
+            "service_tier": str(billing.get("service_tier") or "standard"),
+            "speed": str(billing.get("speed") or self.requested.get("speed") or "standard"),
+            "inference_geo": billing.get("inference_geo") or self.requested.get("inference_geo"),
             "usage": usage if usage is not None else zero_usage(),
             "latency_ms": round(latency_ms),
             "status": status,

@@ -42,6 +42,8 @@ EVENT_SCHEMA = pa.schema(
         pa.field("api_key_id", pa.string()),
         pa.field("model", pa.string()),
         pa.field("service_tier", pa.string()),
+        pa.field("speed", pa.string()),
+        pa.field("inference_geo", pa.string()),
         pa.field("usage", USAGE),
         pa.field("latency_ms", pa.float64()),
         pa.field("status", pa.int64()),

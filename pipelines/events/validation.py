@@ -128,6 +128,8 @@ def _event_columns(table: pa.Table, ts: pa.Array) -> pa.Table:
             "api_key_id": text("api_key_id"),
             "model": table.column("model"),
             "service_tier": text("service_tier", "standard"),
+            "speed": text("speed", "standard"),
+            "inference_geo": text("inference_geo"),
             "input_tokens": uint(_usage(table, "input_tokens")),
             "output_tokens": uint(_usage(table, "output_tokens")),
             "cache_read_input_tokens": uint(_usage(table, "cache_read_input_tokens")),

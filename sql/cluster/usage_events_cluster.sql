@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS usage_events_local ON CLUSTER '{cluster}'
     api_key_id                  LowCardinality(String),
     model                       LowCardinality(String),
     service_tier                LowCardinality(String),
+    speed                       LowCardinality(String) DEFAULT 'standard',
+    inference_geo               LowCardinality(String) DEFAULT '',
     input_tokens                UInt64,
     output_tokens               UInt64,
     cache_read_input_tokens     UInt64,

@@ -258,3 +258,22 @@ def test_a_429_opening_messages_stream_is_recorded(messages_api: FakeMessagesApi
     [event] = events_in(out)
     assert (event["status"], event["error_type"], event["ratelimit"]["requests-remaining"]) == (
         429, "rate_limit_error", 0)
+
+
+def test_fast_mode_and_the_inference_geo_of_the_response_are_recorded(messages_api: FakeMessagesApi, out: Path):
+    messages_api.script(Answer(usage={"input_tokens": 10, "output_tokens": 5, "service_tier": "standard",
+                                      "inference_geo": "us", "speed": "fast"}))
+    sync_client(messages_api, out).messages.create(**ASK)
+    [event] = events_in(out)
+    assert (event["service_tier"], event["speed"], event["inference_geo"]) == ("standard", "fast", "us")
+
+
+def test_without_them_in_the_response_the_requested_speed_and_geo_are_recorded(
+        messages_api: FakeMessagesApi, out: Path):
+    client = sync_client(messages_api, out)
+    client.messages.create(**ASK, speed="fast", inference_geo="us")
+    client.messages.create(**ASK)
+    first, second = events_in(out)
+    assert (messages_api.requests[0]["speed"], messages_api.requests[0]["inference_geo"]) == ("fast", "us")
+    assert (first["speed"], first["inference_geo"]) == ("fast", "us")
+    assert (second["speed"], second["inference_geo"]) == ("standard", None)

@@ -26,6 +26,18 @@ def test_good_lines_load_with_their_fields(ch, landing):
     assert rows == [("e1", "search", 100, 10, "standard"), ("e2", "support", 7, 0, "standard")]
 
 
+def test_speed_and_inference_geo_load_with_their_defaults_when_absent(ch, landing):
+    write_lines(landing / "a.jsonl", event("fast", speed="fast", inference_geo="us"), event("plain"))
+    ingest_landing_zone(ch, landing)
+    assert ch.query_rows("SELECT event_id, speed, inference_geo FROM usage_events FINAL ORDER BY event_id") == [
+        ("fast", "fast", "us"), ("plain", "standard", "")]
+
+
+def test_a_speed_that_is_not_a_string_is_rejected(ch, landing):
+    write_lines(landing / "a.jsonl", event("bad", speed=2), event("ok"))
+    assert (ingest_landing_zone(ch, landing).loaded, rejected(ch)) == (1, [(1, "speed must be a string, got 2")])
+
+
 def test_replaying_the_same_file_changes_no_total(ch, landing):
     write_lines(landing / "a.jsonl", event("e1"), event("e2"))
     ingest_landing_zone(ch, landing)
