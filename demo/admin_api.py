@@ -67,7 +67,8 @@ def run_admin_api_demo(instance: DagsterInstance, ch: ClickHouseResource) -> Non
         defs = build_definitions()  # the code location as it loads with the two variables set
         _run(defs, instance, "collect_admin_dimensions", {})
         last_hour = end - timedelta(hours=1)
-        _run(defs, instance, "collect_admin_usage", range_tags(hour_partition_key(start), hour_partition_key(last_hour)))
+        hours = range_tags(hour_partition_key(start), hour_partition_key(last_hour))
+        _run(defs, instance, "collect_admin_usage", hours)
         _run(defs, instance, "collect_admin_cost", range_tags(start.date().isoformat(), last_day.isoformat()))
     rows = ch.query_rows(sql("admin_api_monthly_totals"), {"start": start})
     print()
