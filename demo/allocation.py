@@ -52,9 +52,10 @@ def print_export(month: date) -> None:
     lines.sort(key=lambda r: Decimal(r["allocated_cost_usd"]), reverse=True)
     print(f"\n== chargeback {manifest['month']} ({stem}.csv / .parquet, policy: {manifest['shared_cost_policy']})")
     print(markdown_table(
-        ["cost centre", "team", "feature", "env", "model", "allocated USD", "share", "provisional"],
-        [(r["cost_center"] or "(none)", r["team"], r["feature"], r["env"], r["model"], r["allocated_cost_usd"],
-          r["share"], r["provisional"]) for r in lines[:TOP_LINES]]))
+        ["cost centre", "team", "feature", "env", "model", "cost type", "allocated USD", "priced from", "share",
+         "provisional"],
+        [(r["cost_center"] or "(none)", r["team"], r["feature"], r["env"], r["model"], r["cost_type"],
+          r["allocated_cost_usd"], r["priced_from"], r["share"], r["provisional"]) for r in lines[:TOP_LINES]]))
     by_centre: dict[str, Decimal] = {}
     for r in lines:
         by_centre[r["cost_center"]] = by_centre.get(r["cost_center"], Decimal(0)) + Decimal(r["allocated_cost_usd"])

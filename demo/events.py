@@ -41,6 +41,8 @@ def event_of(call: Call) -> dict:
         "api_key_id": feature.api_key_id,
         "model": feature.model,
         "service_tier": feature.service_tier,
+        "speed": feature.speed,
+        "inference_geo": feature.inference_geo,
         "usage": {
             "input_tokens": call.input_tokens,
             "output_tokens": call.output_tokens,

@@ -46,8 +46,13 @@ class Feature:
     emits_events: bool = True
     service_tier: str = "standard"
     web_searches: float = 0.0  # mean web searches per call
-    long_context_share: float = 0.0  # share of calls with more than 200K input tokens
+    long_context_share: float = 0.0  # share of calls with a long prompt (long_prompt_tokens more input)
+    long_prompt_tokens: tuple[int, int] = (150_000, 400_000)
     rate_limited_share: float = 0.0  # share of calls answered 429
+    speed: str = "standard"  # "fast": fast mode
+    inference_geo: str = "not_available"  # where it runs: global / us for 4.6+ models; older ones do not say
+    container_seconds: int = 0  # code-execution container time of each call
+    session_seconds: int = 0  # Claude Managed Agents session running time of each call
 
 
 WORKSPACES = (
@@ -65,27 +70,40 @@ API_KEYS = (
     ApiKey("apikey_01SharedPlatform", "platform-shared", None, "platform", "2025-04-11T15:45:00Z"),
 )
 
+# Every price dimension shows somewhere: batch (eval-batch), fast mode (deep-dive), US inference (ticket-triage,
+# agent-sessions), long context at standard rates (paper-review on Sonnet 4.6), Haiku 5.5 prompts above 100K
+# (doc-summarise), web search, code execution and Managed Agents session hours, and a model newer than the
+# ledger's price file (preview-eval on claude-fable-5-2: the cost report prices it).
 FEATURES = (
     Feature("search", "query-rewrite", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
             "claude-haiku-4-5-20251001", 24, 700, 120, 4800, 0),
     Feature("search", "answer-synthesis", "prod", "apikey_01SearchProd", "wrkspc_01SearchProd",
-            "claude-sonnet-4-5-20250929", 10, 5000, 600, 4000, 300, web_searches=0.4),
+            "claude-sonnet-4-6", 10, 5000, 600, 4000, 300, web_searches=0.4, inference_geo="global"),
     Feature("support", "ticket-triage", "prod", "apikey_01SupportBot", "wrkspc_01SupportBots",
-            "claude-sonnet-4-5-20250929", 12, 1500, 250, 3000, 300, rate_limited_share=0.03),
+            "claude-sonnet-4-6", 12, 1500, 250, 3000, 300, rate_limited_share=0.03, inference_geo="us"),
     Feature("support", "reply-draft", "staging", "apikey_01SupportBot", "wrkspc_01SupportBots",
-            "claude-opus-4-5-20251101", 1.5, 2500, 800, 5000, 300),
+            "claude-opus-4-6", 1.5, 2500, 800, 5000, 300, inference_geo="global"),
+    Feature("support", "agent-sessions", "prod", "apikey_01SupportBot", "wrkspc_01SupportBots",
+            "claude-sonnet-4-6", 2, 4000, 900, 2500, 300, inference_geo="us", session_seconds=1800),
     Feature("growth", "email-personalise", "prod", "apikey_01GrowthMail", None,
             "claude-haiku-4-5-20251001", 8, 900, 300, 1500, 0, emits_events=False),
     Feature("research", "eval-batch", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
-            "claude-opus-4-1-20250805", 3, 8000, 1500, 6000, 3600, service_tier="batch"),
+            "claude-opus-4-8", 3, 8000, 1500, 6000, 3600, service_tier="batch", inference_geo="global"),
     Feature("research", "paper-review", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
-            "claude-sonnet-4-5-20250929", 1, 60000, 2000, 3000, 0, long_context_share=0.3),
+            "claude-sonnet-4-6", 1, 60000, 2000, 3000, 0, long_context_share=0.3, inference_geo="global"),
+    Feature("research", "deep-dive", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
+            "claude-opus-4-8", 0.5, 6000, 1200, 2000, 0, speed="fast", inference_geo="global"),
+    Feature("research", "preview-eval", "dev", "apikey_01ResearchBatch", "wrkspc_01ResearchLab",
+            "claude-fable-5-2", 0.5, 3000, 800, 2000, 0, inference_geo="global"),
     Feature("data", "doc-summarise", "prod", "apikey_01SharedPlatform", None,
-            "claude-sonnet-4-5-20250929", 4, 9000, 700, 1200, 0),
+            "claude-haiku-5-5", 4, 9000, 700, 1200, 0, long_context_share=0.25, long_prompt_tokens=(100_000, 180_000),
+            inference_geo="global"),
+    Feature("data", "notebook-agent", "prod", "apikey_01SharedPlatform", None,
+            "claude-sonnet-5", 3, 3000, 500, 1500, 0, inference_geo="global", container_seconds=7200),
     Feature("search", "index-enrich", "prod", "apikey_01SharedPlatform", None,
             "claude-haiku-4-5-20251001", 6, 1200, 200, 4400, 300),
     Feature("console", "workbench", "dev", None, None,
-            "claude-sonnet-4-5-20250929", 0.5, 3000, 900, 0, 0, emits_events=False),
+            "claude-sonnet-4-6", 0.5, 3000, 900, 0, 0, emits_events=False, inference_geo="global"),
 )
 
 TEAMS = {
@@ -162,7 +180,7 @@ def _call(feature: Feature, hour: datetime, offset: float, rng: random.Random, s
         return Call(event_id, ts, feature, user, 0, 0, 0, 0, 0, 0, 429, rng.randint(20, 80), _prefix_hash(feature))
     uncached = max(1, int(rng.gauss(feature.input_tokens, feature.input_tokens * 0.3)))
     if rng.random() < feature.long_context_share:
-        uncached += rng.randint(150_000, 400_000)
+        uncached += rng.randint(*feature.long_prompt_tokens)
     read = write_5m = write_1h = 0
     if feature.cache_ttl_s and feature.prefix_tokens:
         # The prefix is read from cache when the previous use was within its lifetime (the

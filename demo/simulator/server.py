@@ -3,7 +3,8 @@
 It serves ``usage_report/messages``, ``cost_report``, ``workspaces`` and ``api_keys`` for the demo
 organisation (``demo/organisation.py``): every call of every feature, including the traffic
 that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
-validates parameters (bucket widths and their page limits, at most 5 ``group_by[]``), answers errors as
+validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
+header for speed), answers errors as
 ``{"type": "error", "error": {"type", "message"}}``, leaves ungrouped dimensions null and paginates
 (``next_page`` for reports, ``after_id`` / ``last_id`` for lists).
 
@@ -28,20 +29,29 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from demo.organisation import API_KEYS, WORKSPACES, ApiKey, Call, Workspace, calls_in_hour
-from demo.simulator.reports import COST_DIMENSIONS, USAGE_DIMENSIONS, cost_results, usage_results
+from demo.simulator.reports import (
+    COST_DIMENSIONS,
+    USAGE_DIMENSIONS,
+    container_hours_of,
+    cost_lines,
+    cost_results,
+    days_before,
+    usage_results,
+)
 
 DEMO_ADMIN_KEY = "sk-ant-admin01-simulator-0000000000000000"  # the simulator's own key, not a secret
 API_VERSION = "2023-06-01"
 BUCKET_WIDTHS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 BUCKET_LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}  # (default, maximum) buckets per page
-MAX_GROUP_BY = 5
+FAST_MODE_BETA = "fast-mode-2026-02-01"  # grouping or filtering by speed, and the cost report's speed, need it
 LIST_LIMITS = (20, 1000)
 FAULTS = {"429", "500", "502", "503", "529", "malformed", "drop", "slow"}
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
@@ -82,7 +92,19 @@ class SimulatorState:
     faults: deque[str] = field(default_factory=deque)
     requests: list[SimRequest] = field(default_factory=list)  # every request to an API path
     served: Counter[tuple[str, datetime]] = field(default_factory=Counter)  # (endpoint, bucket start) -> times
+    restated: dict[datetime, list[Call]] = field(default_factory=dict)  # hour -> calls reported after the fact
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def restate(self, *calls: Call) -> None:
+        """From now on the reports show ``calls`` too (Anthropic restating past days: usage and cost change)."""
+        with self.lock:
+            for call in calls:
+                self.restated.setdefault(call.ts.replace(minute=0, second=0, microsecond=0), []).append(call)
+
+    def hour_calls(self, hour: datetime) -> list[Call]:
+        with self.lock:
+            late = list(self.restated.get(hour, ()))
+        return [*self.calls_in_hour(hour), *late]
 
     def inject(self, *faults: str) -> None:
         unknown = set(faults) - FAULTS
@@ -160,13 +182,16 @@ def _page_start(token: str) -> datetime:
 
 
 def _group_by(query: dict[str, list[str]], allowed: Sequence[str]) -> list[str]:
+    """The requested ``group_by[]`` ("any subset" of the allowed dimensions, as the reference says)."""
     group_by = _many(query, "group_by")
     for dimension in group_by:
         if dimension not in allowed:
             raise ApiError(400, f"group_by: {dimension!r} is not one of {', '.join(allowed)}")
-    if len(set(group_by)) > MAX_GROUP_BY:
-        raise ApiError(400, f"group_by: at most {MAX_GROUP_BY} dimensions may be grouped by in one request")
     return group_by
+
+
+def _betas(headers: dict[str, str]) -> set[str]:
+    return {beta.strip() for beta in headers.get("anthropic-beta", "").split(",") if beta.strip()}
 
 
 # ---------------------------------------------------------------- endpoints
@@ -184,7 +209,7 @@ class AdminApi:
         hour = start.replace(minute=0, second=0, microsecond=0)
         found: list[Call] = []
         while hour < end:
-            found += [c for c in self.state.calls_in_hour(hour)
+            found += [c for c in self.state.hour_calls(hour)
                       if start <= c.ts < end and c.ts < now and c.status == 200]
             hour += timedelta(hours=1)
         return found
@@ -220,19 +245,23 @@ class AdminApi:
             cursor += step
         return starts, (_page_token(cursor) if cursor < end else None)
 
-    def usage_report(self, query: dict[str, list[str]]) -> dict:
+    def usage_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         width = _one(query, "bucket_width") or "1d"
         if width not in BUCKET_WIDTHS:
             raise ApiError(400, f"bucket_width: Input should be '1d', '1h' or '1m', got {width!r}")
         group_by = _group_by(query, USAGE_DIMENSIONS)
         models, workspaces, keys = (set(_many(query, n)) for n in ("models", "workspace_ids", "api_key_ids"))
         tiers, windows = set(_many(query, "service_tiers")), set(_many(query, "context_window"))
+        geos, speeds = set(_many(query, "inference_geos")), set(_many(query, "speeds"))
+        if ("speed" in group_by or speeds) and FAST_MODE_BETA not in _betas(headers):
+            raise ApiError(400, f"speed: grouping or filtering by speed requires the {FAST_MODE_BETA} beta header")
 
         def wanted(call: Call) -> bool:
             f = call.feature
             return ((not models or f.model in models) and (not workspaces or f.workspace_id in workspaces)
                     and (not keys or f.api_key_id in keys) and (not tiers or f.service_tier in tiers)
-                    and (not windows or call.context_window in windows))
+                    and (not windows or call.context_window in windows)
+                    and (not geos or f.inference_geo in geos) and (not speeds or f.speed in speeds))
 
         starts, next_page = self._buckets(query, width)
         step = BUCKET_WIDTHS[width]
@@ -241,26 +270,33 @@ class AdminApi:
                 for s in starts]
         return {"data": data, "has_more": next_page is not None, "next_page": next_page}
 
-    def cost_report(self, query: dict[str, list[str]]) -> dict:
+    def cost_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         width = _one(query, "bucket_width") or "1d"
         if width != "1d":
             raise ApiError(400, f"bucket_width: the cost report supports only '1d', got {width!r}")
         group_by = _group_by(query, COST_DIMENSIONS)
+        with_speed = FAST_MODE_BETA in _betas(headers)
         starts, next_page = self._buckets(query, width)
         step = BUCKET_WIDTHS[width]
+
+        def container_hours_before(day: date) -> Decimal:
+            """Container-hours of the month's earlier days (the free hours are the month's)."""
+            return sum((container_hours_of(self.calls(_day_start(d), _day_start(d) + step)) for d in days_before(day)),
+                       Decimal(0))
+
         data = [{"starting_at": _rfc3339(s), "ending_at": _rfc3339(s + step),
-                 "results": cost_results(self._visible_calls("cost", s, s + step, lambda c: True), s.date(),
-                                         group_by)}
+                 "results": cost_results(cost_lines(self._visible_calls("cost", s, s + step, lambda c: True),
+                                                    s.date(), container_hours_before), group_by, with_speed)}
                 for s in starts]
         return {"data": data, "has_more": next_page is not None, "next_page": next_page}
 
-    def workspaces(self, query: dict[str, list[str]]) -> dict:
+    def workspaces(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         objects = [{"type": "workspace", "id": w.id, "name": w.name, "created_at": "2025-03-03T09:00:00Z",
                     "archived_at": None, "display_color": WORKSPACE_COLORS[i % len(WORKSPACE_COLORS)]}
                    for i, w in enumerate(self.state.workspaces) if w.id is not None]
         return _list_page(objects, query)
 
-    def api_keys(self, query: dict[str, list[str]]) -> dict:
+    def api_keys(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         status, workspace = _one(query, "status"), _one(query, "workspace_id")
         objects = [{"type": "api_key", "id": k.id, "name": k.name, "workspace_id": k.workspace_id,
                     "created_at": k.created_at, "created_by": {"id": "user_01SimulatedAdmin", "type": "user"},
@@ -269,6 +305,10 @@ class AdminApi:
         objects = [o for o in objects if (not status or o["status"] == status)
                    and (not workspace or o["workspace_id"] == workspace)]
         return _list_page(objects, query)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -295,7 +335,7 @@ def _list_page(objects: list[dict], query: dict[str, list[str]]) -> dict:
 
 # ---------------------------------------------------------------- HTTP
 
-ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]]], dict]] = {
+ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dict]] = {
     "/v1/organizations/usage_report/messages": AdminApi.usage_report,
     "/v1/organizations/cost_report": AdminApi.cost_report,
     "/v1/organizations/workspaces": AdminApi.workspaces,
@@ -341,7 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
                                {"retry-after": str(state.retry_after_s)})
             elif fault is not None:
                 raise ApiError(int(fault), "Overloaded" if fault == "529" else "Internal server error")
-            self._send_json(200, route(self.server.api, query), {})
+            self._send_json(200, route(self.server.api, query, headers), {})
         except ApiError as exc:
             self._send_json(exc.status, _error_body(exc.status, exc.message), exc.headers)
         except Exception as exc:  # a simulator bug answers like the real API's 500, with the reason

@@ -34,7 +34,6 @@ PARTITIONS_START = "2025-01-01"
 hourly_partitions = HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", timezone="UTC")
 daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 USAGE_LATE_HOURS = 6  # the hourly run re-fetches this many hours: usage data can arrive late
-COST_LATE_DAYS = 2  # the daily run re-fetches this many days
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"  # Dagster's tags for a one-run range
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 

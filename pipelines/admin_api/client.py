@@ -26,6 +26,9 @@ from pipelines import settings
 from pipelines.secrets import reveal, secret
 
 API_VERSION = "2023-06-01"
+# Grouping the usage report by speed, and the cost report's speed field, need the fast-mode beta
+# (https://platform.claude.com/docs/en/build-with-claude/fast-mode).
+BETA_HEADERS = "fast-mode-2026-02-01"
 USAGE_REPORT_PATH = "/v1/organizations/usage_report/messages"
 COST_REPORT_PATH = "/v1/organizations/cost_report"
 WORKSPACES_PATH = "/v1/organizations/workspaces"
@@ -99,8 +102,8 @@ class AdminApiClient(ConfigurableResource):
                 "ANTHROPIC_ADMIN_API_KEY is not set: the Admin API collector needs an Admin API key "
                 "(sk-ant-admin…, created by an organisation admin in the Claude Console)."
             )
-        headers = {"x-api-key": key, "anthropic-version": API_VERSION, "user-agent": _user_agent(),
-                   "accept": "application/json"}
+        headers = {"x-api-key": key, "anthropic-version": API_VERSION, "anthropic-beta": BETA_HEADERS,
+                   "user-agent": _user_agent(), "accept": "application/json"}
         timeout = httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s)
         with httpx.Client(base_url=self.resolved_base_url(), headers=headers, timeout=timeout) as http:
             yield AdminApiSession(http, self, key, log or get_dagster_logger())

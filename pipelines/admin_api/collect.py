@@ -20,13 +20,16 @@ from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-USAGE_GROUP_BY = ("api_key_id", "workspace_id", "model", "service_tier", "context_window")  # the API allows 5
+# Every dimension that changes the price (usage_report/messages: "group by any subset"; speed needs the
+# fast-mode beta header, which the client sends). account_id / service_account_id do not change the price.
+USAGE_GROUP_BY = ("api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo", "speed")
 COST_GROUP_BY = ("workspace_id", "description")
-USAGE_KEY_COLUMNS = ["bucket_start", "workspace_id", "api_key_id", "model", "service_tier", "context_window"]
+USAGE_KEY_COLUMNS = ["bucket_start", "workspace_id", "api_key_id", "model", "service_tier", "context_window",
+                     "inference_geo", "speed"]
 TOKEN_COLUMNS = ["uncached_input_tokens", "cache_read_input_tokens", "cache_write_5m_tokens",
                  "cache_write_1h_tokens", "output_tokens", "web_search_requests"]
 COST_KEY_COLUMNS = ["date", "workspace_id", "description", "cost_type", "model", "token_type", "service_tier",
-                    "context_window", "currency"]
+                    "context_window", "inference_geo", "speed", "currency"]
 USD_PLACES = Decimal("1e-12")  # admin_cost_daily.amount_usd is Decimal(38, 12)
 DEFAULT_WORKSPACE_NAME = "Default workspace"
 
@@ -80,13 +83,15 @@ def usage_tokens(result: dict) -> list[int]:
 
 
 def usage_rows(buckets: list[dict], start: datetime, end: datetime) -> dict[tuple, list[int]]:
-    """(bucket_start, workspace, api key, model, tier, context window) -> token columns; null ids become ''."""
+    """(bucket_start, workspace, api key, model, tier, context window, geo, speed) -> token columns; null ids
+    become '' and a null speed 'standard'."""
     rows: dict[tuple, list[int]] = {}
     for bucket in buckets:
         bucket_start = _in_window(bucket, start, end, "usage_report/messages")
         for result in bucket["results"]:
             key = (bucket_start, result.get("workspace_id") or "", result.get("api_key_id") or "",
-                   result.get("model") or "", result.get("service_tier") or "", result.get("context_window") or "")
+                   result.get("model") or "", result.get("service_tier") or "", result.get("context_window") or "",
+                   result.get("inference_geo") or "", result.get("speed") or "standard")
             tokens = usage_tokens(result)
             previous = rows.get(key)  # the same group twice in a bucket: add, never let one replace the other
             rows[key] = [a + b for a, b in zip(previous, tokens, strict=True)] if previous else tokens
@@ -111,7 +116,8 @@ def cost_rows(buckets: list[dict], start: datetime, end: datetime) -> dict[tuple
             currency = result.get("currency") or "USD"
             key = (day, result.get("workspace_id") or "", result.get("description") or "",
                    result.get("cost_type") or "", result.get("model") or "", result.get("token_type") or "",
-                   result.get("service_tier") or "", result.get("context_window") or "", currency)
+                   result.get("service_tier") or "", result.get("context_window") or "",
+                   result.get("inference_geo") or "", result.get("speed") or "", currency)
             rows[key] += amount_usd(str(result["amount"]), currency)
     return dict(rows)
 

@@ -1,7 +1,8 @@
 """The Admin API collector's Dagster definitions: its assets, one job per report, and their schedules.
 
 Schedules (UTC) skip with a reason while no Admin API key is configured. A scheduled run covers a range
-of partitions (``range_tags``), fetched with pagination in one run.
+of partitions (``range_tags``), fetched with pagination in one run. Anthropic restates usage and cost for
+weeks, so the daily runs re-fetch the last ``admin_api.restatement_days`` (LEDGER_CONFIG, default 31) days.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dagster import (
 )
 
 from pipelines.admin_api.assets import (
-    COST_LATE_DAYS,
     USAGE_LATE_HOURS,
     admin_api_keys,
     admin_cost_daily,
@@ -29,6 +29,8 @@ from pipelines.admin_api.assets import (
     range_tags,
 )
 from pipelines.admin_api.client import AdminApiClient
+from pipelines.admin_api.config import AdminApiConfig
+from pipelines.ledger_config import LedgerConfig
 
 NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Admin API collector is idle"
 
@@ -53,14 +55,29 @@ def admin_usage_schedule(context: ScheduleEvaluationContext, admin_api: AdminApi
                       tags=range_tags(hour_partition_key(first), hour_partition_key(last)))
 
 
-@schedule(job=collect_admin_cost, cron_schedule="20 2 * * *", execution_timezone="UTC",
+@schedule(job=collect_admin_usage, cron_schedule="40 2 * * *", execution_timezone="UTC",
           default_status=DefaultScheduleStatus.RUNNING)
-def admin_cost_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiClient):
-    """Daily at 02:20: the last COST_LATE_DAYS whole days in one run."""
+def admin_restatement_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiClient,
+                               ledger_config: LedgerConfig):
+    """Daily at 02:40: the hourly usage of the last restatement_days whole days again, in one run."""
     if not admin_api.configured:
         return SkipReason(NO_KEY)
+    days = ledger_config.section(AdminApiConfig).admin_api.restatement_days
+    today = context.scheduled_execution_time.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first, last = today - timedelta(days=days), today - timedelta(hours=1)
+    return RunRequest(run_key=f"admin-usage-restated-{today:%Y-%m-%d}",
+                      tags=range_tags(hour_partition_key(first), hour_partition_key(last)))
+
+
+@schedule(job=collect_admin_cost, cron_schedule="20 2 * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
+def admin_cost_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiClient, ledger_config: LedgerConfig):
+    """Daily at 02:20: the last restatement_days whole days in one run."""
+    if not admin_api.configured:
+        return SkipReason(NO_KEY)
+    days = ledger_config.section(AdminApiConfig).admin_api.restatement_days
     today = context.scheduled_execution_time.astimezone(UTC).date()
-    last, first = today - timedelta(days=1), today - timedelta(days=COST_LATE_DAYS)
+    last, first = today - timedelta(days=1), today - timedelta(days=days)
     return RunRequest(run_key=f"admin-cost-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
 
 
@@ -77,5 +94,5 @@ def admin_dimensions_schedule(context: ScheduleEvaluationContext, admin_api: Adm
 defs = Definitions(
     assets=[admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys],
     jobs=[collect_admin_usage, collect_admin_cost, collect_admin_dimensions],
-    schedules=[admin_usage_schedule, admin_cost_schedule, admin_dimensions_schedule],
+    schedules=[admin_usage_schedule, admin_restatement_schedule, admin_cost_schedule, admin_dimensions_schedule],
 )

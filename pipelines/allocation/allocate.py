@@ -59,9 +59,27 @@ def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfi
         **attribution_parameters(config),
     }
     with ch.connect() as client:
+        sources = source_fingerprints(client, month).get(month, (0, 0))  # before reading: a later change re-runs
         for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily"):
             drop_month(client, table, month)
         client.command(sql("allocation_event_cells_of_month"), parameters=params)
         client.command(sql("allocation_hourly_of_month"), parameters=params)
         replace_month(client, "allocation_hourly", month)
         client.command(sql("allocation_reconciliation_of_month"), parameters=params)
+        client.insert("allocation_sources", [[month, *sources, params["computed_at"]]],
+                      column_names=["month", "usage_fingerprint", "cost_fingerprint", "computed_at"])
+
+
+def source_fingerprints(client: Client, since: date) -> dict[date, tuple[int, int]]:
+    """Month -> fingerprints of its Admin API usage and cost report rows now, for the months from ``since``."""
+    rows = client.query(sql("allocation_source_fingerprints"), parameters={"since": since}).result_rows
+    return {month: (usage, cost) for month, usage, cost in rows}
+
+
+def restated_months(ch: ClickHouseResource, since: date) -> list[date]:
+    """Months from ``since`` allocated from other Admin API data than the data now holds (a restated day)."""
+    with ch.connect() as client:
+        now = source_fingerprints(client, since)
+        recorded = {month: (usage, cost) for month, usage, cost in
+                    client.query(sql("allocation_sources_recorded"), parameters={"since": since}).result_rows}
+    return sorted(month for month, fingerprints in recorded.items() if now.get(month, (0, 0)) != fingerprints)

@@ -37,7 +37,7 @@ def _usd(amount: Decimal) -> str:
     group_name="allocation",
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
-    deps=[AssetKey("usage_events"), AssetKey("model_prices"), AssetKey("admin_usage_hourly"),
+    deps=[AssetKey("usage_events"), AssetKey("unit_prices"), AssetKey("admin_usage_hourly"),
           AssetKey("admin_cost_daily")],
     check_specs=check_specs("allocation"),
     description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "

@@ -1,7 +1,9 @@
 """Chargeback of a month: showback lines after the shared-cost policy, rounded to the cent.
 
-The month's showback is summed to lines (team, feature, env, model) in ClickHouse; what is left is a few
-hundred lines at most, so the policy and the cent rounding run here with exact decimals.
+The month's showback is summed to lines (team, feature, env, model, cost type) in ClickHouse; what is left is
+a few hundred lines at most, so the policy and the cent rounding run here with exact decimals. A line's
+``priced_from`` is the least certain of its rows' (unpriced, learned_rate, list, cost_report: the first that
+occurs).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TOKEN_COLUMNS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens
                  "output_tokens", "web_search_requests")
 PICO = Decimal("0.000000000001")  # the 1e-12 USD unit of Decimal(38, 12)
 SHARE = Decimal("0.000001")
+PRICED_FROM_CERTAINTY = ("unpriced", "learned_rate", "list", "cost_report")  # least certain first
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,12 @@ class Line:
     list_cost_usd: Decimal
     showback_cost_usd: Decimal
     provisional: bool
+    cost_type: str = "tokens"
+    priced_from: str = "cost_report"
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return self.team, self.feature, self.env, self.model
+    def key(self) -> tuple[str, str, str, str, str]:
+        return self.team, self.feature, self.env, self.model, self.cost_type
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,13 @@ class ChargebackLine:
 
 def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
     rows = ch.query_rows(sql("chargeback_lines_of_month"), {"month": month})
-    return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional))
-            for team, feature, env, model, *tokens, list_cost, allocated, provisional in rows]
+    return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional),
+                 cost_type, priced_from)
+            for team, feature, env, model, cost_type, *tokens, list_cost, allocated, provisional, priced_from in rows]
 
 
 def _merge(lines: Iterable[Line]) -> list[Line]:
-    merged: dict[tuple[str, str, str, str], Line] = {}
+    merged: dict[tuple[str, str, str, str, str], Line] = {}
     for line in lines:
         if (seen := merged.get(line.key)) is None:
             merged[line.key] = line
@@ -68,6 +74,7 @@ def _merge(lines: Iterable[Line]) -> list[Line]:
             list_cost_usd=seen.list_cost_usd + line.list_cost_usd,
             showback_cost_usd=seen.showback_cost_usd + line.showback_cost_usd,
             provisional=seen.provisional or line.provisional,
+            priced_from=min(seen.priced_from, line.priced_from, key=PRICED_FROM_CERTAINTY.index),
         )
     return [merged[key] for key in sorted(merged)]
 
@@ -81,8 +88,8 @@ def _spread(line: Line, teams: list[str], weights: list[int]) -> list[Line]:
     tokens = [split_integer(count, weights) for count in line.tokens]
     list_costs = _split_amount(line.list_cost_usd, weights)
     showback = _split_amount(line.showback_cost_usd, weights)
-    return [Line(team, SHARED_COST_FEATURE, "", line.model, tuple(t[i] for t in tokens), list_costs[i], showback[i],
-                 line.provisional) for i, team in enumerate(teams)]
+    return [replace(line, team=team, feature=SHARED_COST_FEATURE, env="", tokens=tuple(t[i] for t in tokens),
+                    list_cost_usd=list_costs[i], showback_cost_usd=showback[i]) for i, team in enumerate(teams)]
 
 
 def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
@@ -117,23 +124,24 @@ def chargeback_lines_for(lines: list[Line], config: AttributionConfig, month_clo
     for line, amount in zip(moved, cents, strict=True):
         team = config.teams.get(line.team)
         share = (amount / total).quantize(SHARE, ROUND_HALF_UP) if total else Decimal(0)
-        result.append(ChargebackLine(team.cost_center if team else "", replace(
-            line, provisional=line.provisional or not month_closed), amount, share))
+        final = month_closed and not line.provisional and line.priced_from != "unpriced"
+        result.append(ChargebackLine(team.cost_center if team else "", replace(line, provisional=not final),
+                                     amount, share))
     return sorted(result, key=lambda c: (c.cost_center, *c.line.key))
 
 
-CHARGEBACK_COLUMNS = ["month", "cost_center", "team", "feature", "env", "model", *TOKEN_COLUMNS, "list_cost_usd",
-                      "showback_cost_usd", "allocated_cost_usd", "share", "provisional", "shared_cost_policy",
-                      "computed_at"]
+CHARGEBACK_COLUMNS = ["month", "cost_center", "team", "feature", "env", "model", "cost_type", *TOKEN_COLUMNS,
+                      "list_cost_usd", "showback_cost_usd", "allocated_cost_usd", "share", "provisional",
+                      "priced_from", "shared_cost_policy", "computed_at"]
 
 
 def write_chargeback(ch: ClickHouseResource, month: date, lines: list[ChargebackLine], policy: SharedCostPolicy,
                      now: datetime | None = None) -> None:
     """Replace the month of ``chargeback_monthly`` with ``lines``."""
     computed_at = now or datetime.now(UTC)
-    rows = [[month, c.cost_center, c.line.team, c.line.feature, c.line.env, c.line.model, *c.line.tokens,
-             c.line.list_cost_usd, c.line.showback_cost_usd, c.allocated_cost_usd, c.share, int(c.line.provisional),
-             policy.describe(), computed_at] for c in lines]
+    rows = [[month, c.cost_center, c.line.team, c.line.feature, c.line.env, c.line.model, c.line.cost_type,
+             *c.line.tokens, c.line.list_cost_usd, c.line.showback_cost_usd, c.allocated_cost_usd, c.share,
+             int(c.line.provisional), c.line.priced_from, policy.describe(), computed_at] for c in lines]
     with ch.connect() as client:
         drop_month(client, "chargeback_monthly_staging", month)
         if rows:

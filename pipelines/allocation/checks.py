@@ -31,8 +31,10 @@ def check_specs(asset: str) -> list[AssetCheckSpec]:
                        "per day and workspace, is at least reconciliation.coverage_warn_below."),
         AssetCheckSpec(OVERCOUNT, asset=asset, description="Event tokens beyond the Admin API's, as a share of event "
                        "tokens, stay within reconciliation.overcount_warn_above."),
-        AssetCheckSpec(UNKNOWN_MODELS, asset=asset, blocking=True, description="Every model in the Admin API usage "
-                       "has a list price; an unknown model is never priced as some default."),
+        AssetCheckSpec(UNKNOWN_MODELS, asset=asset, blocking=True, description="Every line has a price: a list "
+                       "price, or (a model missing from the price list) the cost report's own amount or the rate it "
+                       "last taught. Usage with no price at all fails: it is never priced at a default, never $0 "
+                       "on a final line, never on another model's line."),
     ]
 
 
@@ -43,8 +45,9 @@ def _cents(amount: Decimal | None) -> Decimal | None:
 def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
     days = ch.query_rows(sql("allocation_vs_cost_report"), {"month": month})
     bad_cost = [(day, workspace or "(default)", _cents(report), _cents(allocated), _cents(list_cost))
-                for day, workspace, report, allocated, list_cost in days
+                for day, workspace, report, allocated, list_cost, _outside in days
                 if (_cents(allocated) or 0) != (_cents(report) if report is not None else _cents(list_cost))]
+    outside = sum((Decimal(row[5]) for row in days), Decimal(0))
     bad_tokens = ch.query_rows(sql("allocation_quantity_mismatches"), {"month": month})
     reported = sum(1 for row in days if row[2] is not None)
     return AssetCheckResult(
@@ -56,6 +59,7 @@ def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
             "with_cost_report": reported,
             "provisional": len(days) - reported,
             "cost_mismatches": len(bad_cost),
+            "outside_cost_report_usd": str(outside.quantize(CENT, ROUND_HALF_UP)),
             "token_mismatches": len(bad_tokens),
             "mismatches": MetadataValue.md(
                 markdown_table(["day", "workspace", "cost report", "allocated", "list"], bad_cost[:SHOWN])
@@ -118,15 +122,21 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
 
 def unknown_models(ch: ClickHouseResource, month: date) -> AssetCheckResult:
     rows = ch.query_rows(sql("allocation_unknown_models"), {"month": month})
+    unpriced = sorted({model for model, priced_from, *_ in rows if priced_from == "unpriced"})
+    from_report = sorted({model for model, priced_from, *_ in rows if priced_from != "unpriced"})
     return AssetCheckResult(
         check_name=UNKNOWN_MODELS,
-        passed=not rows,
+        passed=not unpriced,
         severity=AssetCheckSeverity.ERROR,
-        description=("models without a list price (add them to pipelines/pricing/model_prices.csv or LEDGER_CONFIG "
-                     "prices): " + ", ".join(sorted({row[0] for row in rows}))) if rows else None,
+        description=(f"usage with no price at all (no list price, and no cost report has priced the model yet): "
+                     f"{', '.join(unpriced)}; add a price to pipelines/pricing/model_prices.csv or LEDGER_CONFIG "
+                     "prices:, or wait for the cost report") if unpriced else None,
         metadata={
-            "unknown_models": sorted({row[0] for row in rows}),
-            "volumes": MetadataValue.md(
-                markdown_table(["model", "context window", "token type", "quantity"], rows) if rows else "none"),
+            "unpriced_models": unpriced,
+            "priced_from_cost_report": from_report,
+            "volumes": MetadataValue.md(markdown_table(
+                ["model", "priced from", "token type", "quantity", "allocated USD"],
+                [(model, priced_from, token_type, f"{quantity:,}", _cents(usd))
+                 for model, priced_from, token_type, quantity, usd in rows]) if rows else "none"),
         },
     )

@@ -1,20 +1,30 @@
-"""The allocation's Dagster definitions: showback, chargeback and export of a month, and their schedule."""
+"""The allocation's Dagster definitions: showback, chargeback and export of a month, their daily schedule, and
+the restatement sensor that re-allocates a month when Anthropic changes its usage or cost afterwards."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from dagster import (
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
     RunRequest,
     ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
     define_asset_job,
     schedule,
+    sensor,
 )
 
+from pipelines.admin_api.config import AdminApiConfig
+from pipelines.alerts.clock import Clock
+from pipelines.allocation.allocate import restated_months
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export
 from pipelines.allocation.months import month_start, previous_month
+from pipelines.ledger_config import LedgerConfig
+from pipelines.storage.clickhouse import ClickHouseResource
 
 RECHECK_PREVIOUS_MONTH_DAYS = 7  # cost reports of a month's last days still arrive in the next month's first week
 
@@ -36,5 +46,19 @@ def allocation_schedule(context: ScheduleEvaluationContext):
         yield RunRequest(run_key=f"{month.isoformat()}@{today.isoformat()}", partition_key=month.isoformat())
 
 
+@sensor(job=allocate_month, minimum_interval_seconds=600, default_status=DefaultSensorStatus.RUNNING,
+        description="Re-allocates, charges back and re-exports a month whose Admin API usage or cost report changed "
+        "after it was allocated (Anthropic restates days for weeks): a final export then gets a correction.")
+def restatement_sensor(context: SensorEvaluationContext, clickhouse: ClickHouseResource, clock: Clock,
+                       ledger_config: LedgerConfig):
+    days = ledger_config.section(AdminApiConfig).admin_api.restatement_days
+    since = month_start(clock.now().date() - timedelta(days=days))
+    months = restated_months(clickhouse, since)
+    if not months:
+        return SkipReason(f"no month since {since:%Y-%m} changed after its allocation")
+    return [RunRequest(run_key=f"restated-{month.isoformat()}@{clock.now():%Y-%m-%dT%H:%M}",
+                       partition_key=month.isoformat(), tags={"reason": "restated"}) for month in months]
+
+
 defs = Definitions(assets=[allocation, chargeback, chargeback_export], jobs=[allocate_month],
-                   schedules=[allocation_schedule])
+                   schedules=[allocation_schedule], sensors=[restatement_sensor])

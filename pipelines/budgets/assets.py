@@ -32,7 +32,7 @@ from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
                   "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_percent", "data_until",
-                  "computed_at"]
+                  "unpriced_units", "computed_at"]
 
 # After any upstream update (an ingest, an allocation of any month, new prices), once it has finished.
 # Not AutomationCondition.eager(): months never allocated (missing partitions) must not block it.
@@ -46,7 +46,7 @@ _AFTER_UPSTREAM = (
 @asset(
     group_name="budgets",
     kinds={"clickhouse"},
-    deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("model_prices")],
+    deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("unit_prices")],
     automation_condition=_AFTER_UPSTREAM,
     description="Hourly spend per team / feature / env / workspace / api key from the start of the previous "
     "month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
@@ -70,7 +70,8 @@ def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
     budget = status.budget
     return [budget.id, status.period.label, status.period.start, status.period.end, budget.scope,
             budget.target or "", budget.env or "", budget.amount_usd, status.spend_usd, status.percent,
-            list(status.crossed), status.projected_usd, status.projected_percent, status.data_until, computed_at]
+            list(status.crossed), status.projected_usd, status.projected_percent, status.data_until,
+            status.unpriced_units, computed_at]
 
 
 @asset(
@@ -91,10 +92,12 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
             client.insert("budget_status", [_status_row(s, now) for s in statuses], column_names=STATUS_COLUMNS)
     context.log.info("%d budget periods evaluated", len(statuses))
     table = markdown_table(
-        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected"],
+        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected", "unpriced usage"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
-          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})") for s in statuses],
+          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})",
+          f"{s.unpriced_units:,}" if s.unpriced_units else "-")
+         for s in statuses],
     )
     return MaterializeResult(metadata={
         "budgets": len({s.budget.id for s in statuses}),

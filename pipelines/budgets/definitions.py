@@ -16,7 +16,8 @@ from pipelines.budgets.assets import budget_alerts, budget_status, spend_hourly
 
 # Prices first: spend is priced with them (make demo and a manual refresh run this job).
 refresh_budget_status = define_asset_job(
-    "refresh_budget_status", selection=AssetSelection.assets(AssetKey("model_prices"), spend_hourly, budget_status))
+    "refresh_budget_status",
+    selection=AssetSelection.assets(AssetKey("model_prices"), AssetKey("unit_prices"), spend_hourly, budget_status))
 
 budget_rollup_automation = AutomationConditionSensorDefinition(
     "budget_rollup_automation",

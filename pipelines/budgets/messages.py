@@ -29,6 +29,10 @@ def forecast_key(status: BudgetStatus) -> str:
     return f"budget:{status.budget.id}:{status.period.label}:forecast"
 
 
+def unpriced_key(status: BudgetStatus) -> str:
+    return f"budget:{status.budget.id}:{status.period.label}:unpriced"
+
+
 def candidate_keys(statuses: Iterable[BudgetStatus]) -> list[str]:
     """Every key that could be due now: crossed thresholds and forecasts (to ask the ledger about)."""
     keys = []
@@ -36,6 +40,8 @@ def candidate_keys(statuses: Iterable[BudgetStatus]) -> list[str]:
         keys += [threshold_key(status, t) for t in status.crossed]
         if status.projected_to_exceed:
             keys.append(forecast_key(status))
+        if status.unpriced_units:
+            keys.append(unpriced_key(status))
     return keys
 
 
@@ -50,6 +56,8 @@ def due_alerts(statuses: Iterable[BudgetStatus], sent: set[str], ui_url: str = "
             alerts.append(_threshold_alert(status, unsent[-1], keys, ui_url))
         if status.projected_to_exceed and forecast_key(status) not in sent:
             alerts.append(_forecast_alert(status, ui_url))
+        if status.unpriced_units and unpriced_key(status) not in sent:
+            alerts.append(_unpriced_alert(status, ui_url))
     return alerts
 
 
@@ -66,7 +74,7 @@ def _threshold_alert(status: BudgetStatus, threshold: Decimal, keys: tuple[str, 
     title = f"Budget {budget.id} reached {_number(threshold)} %"
     text = (f"{title} for {status.period.label} ({budget.describe_scope()}): {usd(status.spend_usd)} of "
             f"{usd(budget.amount_usd)} spent ({percent(status.percent)}); projected "
-            f"{usd(status.projected_usd)} ({percent(status.projected_percent)}) by period end.")
+            f"{usd(status.projected_usd)} ({percent(status.projected_percent)}) by period end.{_unpriced_note(status)}")
     return Alert(keys, "budget_threshold", budget.id, budget.slack_channel, text,
                  _blocks(status, f":rotating_light: {title}", ui_url))
 
@@ -82,6 +90,22 @@ def _forecast_alert(status: BudgetStatus, ui_url: str) -> Alert:
                  _blocks(status, f":chart_with_upwards_trend: {title}", ui_url))
 
 
+def _unpriced_alert(status: BudgetStatus, ui_url: str) -> Alert:
+    budget = status.budget
+    title = f"Budget {budget.id} has usage without a price"
+    text = (f"{title} for {status.period.label} ({budget.describe_scope()}): {status.unpriced_units:,} tokens or "
+            f"requests of a model the price list does not know and no cost report has priced yet are not in its "
+            f"{usd(status.spend_usd)} of {usd(budget.amount_usd)}; they are counted once the cost report prices "
+            f"them (or a price is added to LEDGER_CONFIG prices:).")
+    return Alert((unpriced_key(status),), "budget_unpriced", budget.id, budget.slack_channel, text,
+                 _blocks(status, f":grey_question: {title}", ui_url))
+
+
+def _unpriced_note(status: BudgetStatus) -> str:
+    return (f" Not counted: {status.unpriced_units:,} tokens or requests without a price yet."
+            if status.unpriced_units else "")
+
+
 def _blocks(status: BudgetStatus, title: str, ui_url: str) -> tuple[dict[str, Any], ...]:
     budget = status.budget
     fields = [
@@ -92,6 +116,8 @@ def _blocks(status: BudgetStatus, title: str, ui_url: str) -> tuple[dict[str, An
         ("Percent", percent(status.percent)),
         ("Projected period end", f"{usd(status.projected_usd)} ({percent(status.projected_percent)})"),
     ]
+    if status.unpriced_units:
+        fields.append(("Unpriced usage", f"{status.unpriced_units:,} tokens / requests, not in the spend"))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields]},

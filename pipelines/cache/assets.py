@@ -45,7 +45,7 @@ def opportunity_table(opportunities: list[Opportunity]) -> str:
 @asset(
     group_name="cache",
     kinds={"clickhouse"},
-    deps=[AssetKey("usage_events"), AssetKey("model_prices"), AssetKey("admin_usage_hourly")],
+    deps=[AssetKey("usage_events"), AssetKey("unit_prices"), AssetKey("admin_usage_hourly")],
     description="Prompt-cache efficiency, waste and opportunities over the last lookback_days (default 30) of "
     "usage events. Efficiency per day and team/feature/model (events) and workspace/api key/model (Admin API): "
     "hit ratio = cache reads / all input tokens, write/read ratio, realised savings = cached tokens at the "

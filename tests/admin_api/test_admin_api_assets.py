@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from admin_api_traffic import HAIKU, HOUR, SONNET, Traffic, simulator_for
@@ -20,7 +21,8 @@ from pipelines.admin_api.assets import (
     range_tags,
 )
 from pipelines.admin_api.client import AdminApiClient
-from pipelines.admin_api.definitions import admin_cost_schedule, admin_usage_schedule
+from pipelines.admin_api.definitions import admin_cost_schedule, admin_restatement_schedule, admin_usage_schedule
+from pipelines.ledger_config import LedgerConfig
 from pipelines.storage.clickhouse import ClickHouseResource
 
 HOUR_KEY = "2026-10-05-10:00"
@@ -29,9 +31,10 @@ HOUR_KEY = "2026-10-05-10:00"
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 0.05}
 
 
-def schedule_context(at: datetime):
-    """A schedule tick at ``at`` with the Admin API resource as the code location builds it from the environment."""
-    return build_schedule_context(scheduled_execution_time=at, resources={"admin_api": AdminApiClient.from_env()})
+def schedule_context(at: datetime, config: Path | None = None):
+    """A schedule tick at ``at`` with the resources as the code location builds them from the environment."""
+    return build_schedule_context(scheduled_execution_time=at, resources={
+        "admin_api": AdminApiClient.from_env(), "ledger_config": LedgerConfig(path=str(config or "/absent.yaml"))})
 
 
 @pytest.fixture
@@ -198,10 +201,20 @@ def test_usage_schedule_refetches_the_last_six_whole_hours_in_one_run(monkeypatc
     assert request.tags == range_tags("2026-10-05-04:00", "2026-10-05-09:00")
 
 
-def test_cost_schedule_refetches_the_last_two_days(monkeypatch):
+def test_cost_schedule_refetches_the_last_31_days_by_default(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", "sk-ant-admin01-schedule-test")
     context = schedule_context(datetime(2026, 10, 5, 2, 20, tzinfo=UTC))
-    assert admin_cost_schedule(context).tags == range_tags("2026-10-03", "2026-10-04")
+    assert admin_cost_schedule(context).tags == range_tags("2026-09-04", "2026-10-04")
+
+
+def test_the_restatement_window_is_configured_in_ledger_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", "sk-ant-admin01-schedule-test")
+    config = tmp_path / "ledger.yaml"
+    config.write_text("admin_api: {restatement_days: 7}\n")
+    cost = admin_cost_schedule(schedule_context(datetime(2026, 10, 5, 2, 20, tzinfo=UTC), config))
+    usage = admin_restatement_schedule(schedule_context(datetime(2026, 10, 5, 2, 40, tzinfo=UTC), config))
+    assert cost.tags == range_tags("2026-09-28", "2026-10-04")
+    assert usage.tags == range_tags("2026-09-28-00:00", "2026-10-04-23:00")
 
 
 def test_schedules_skip_without_a_key(monkeypatch):

@@ -50,7 +50,7 @@ def test_a_month_runs_from_usage_to_export_with_all_checks_passing(env, tmp_path
         "event_overcount_below_threshold": True, "no_unknown_models": True}
     assert (tmp_path / "exports" / "chargeback-2026-10.csv").read_text().splitlines()[1] == (
         "2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,1000,0,0,0,100,0,0.00,0.00,"
-        "0.000000,false")
+        "0.000000,false,tokens,cost_report")
 
 
 def test_an_unknown_model_fails_the_check_with_its_volumes_and_blocks_the_export(env, tmp_path):
@@ -58,9 +58,9 @@ def test_an_unknown_model_fails_the_check_with_its_volumes_and_blocks_the_export
     result = run(env, raise_on_error=False)
     unknown = checks(result)["no_unknown_models"]
     assert (unknown.passed, unknown.severity) == (False, AssetCheckSeverity.ERROR)
-    assert unknown.metadata["unknown_models"].value == ["claude-mystery-9"]
-    assert "| claude-mystery-9 | 0-200k | input | 1234 |" in unknown.metadata["volumes"].value
-    assert "| claude-mystery-9 | 0-200k | output | 56 |" in unknown.metadata["volumes"].value
+    assert unknown.metadata["unpriced_models"].value == ["claude-mystery-9"]
+    assert "| claude-mystery-9 | unpriced | input | 1,234 | 0.00 |" in unknown.metadata["volumes"].value
+    assert "| claude-mystery-9 | unpriced | output | 56 | 0.00 |" in unknown.metadata["volumes"].value
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert AssetKey("chargeback_export") not in materialized
     assert not (tmp_path / "exports" / "chargeback-2026-10.csv").exists()

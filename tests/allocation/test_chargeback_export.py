@@ -16,12 +16,15 @@ from pipelines.allocation.export import export_chargeback
 
 EXPECTED_CSV = """\
 month,cost_center,team,feature,env,model,input_tokens,cache_write_5m_tokens,cache_write_1h_tokens,cache_read_tokens,\
-output_tokens,web_search_requests,list_cost_usd,allocated_cost_usd,share,provisional
-2026-10,CC-100 Search,search,,,claude-haiku-4-5-20251001,50000,0,0,0,20000,0,0.15,0.13,0.127451,false
-2026-10,CC-100 Search,search,(shared cost),,claude-sonnet-4-5-20250929,81250,0,0,0,0,0,0.24,0.24,0.235294,true
-2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,200000,0,0,0,60000,0,0.50,0.45,0.441176,false
-2026-10,CC-500 Data,data,(shared cost),,claude-sonnet-4-5-20250929,18750,0,0,0,0,0,0.06,0.06,0.058824,true
-2026-10,CC-500 Data,data,doc-summarise,prod,claude-haiku-4-5-20251001,50000,0,0,0,20000,0,0.15,0.14,0.137255,false
+output_tokens,web_search_requests,list_cost_usd,allocated_cost_usd,share,provisional,cost_type,priced_from
+2026-10,CC-100 Search,search,,,claude-haiku-4-5-20251001,50000,0,0,0,20000,0,0.15,0.13,0.127451,false,tokens,cost_report
+2026-10,CC-100 Search,search,(shared cost),,claude-sonnet-4-5-20250929,81250,0,0,0,0,0,0.24,0.24,0.235294,true,\
+tokens,list
+2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,200000,0,0,0,60000,0,0.50,0.45,0.441176,\
+false,tokens,cost_report
+2026-10,CC-500 Data,data,(shared cost),,claude-sonnet-4-5-20250929,18750,0,0,0,0,0,0.06,0.06,0.058824,true,tokens,list
+2026-10,CC-500 Data,data,doc-summarise,prod,claude-haiku-4-5-20251001,50000,0,0,0,20000,0,0.15,0.14,0.137255,\
+false,tokens,cost_report
 """
 
 
@@ -69,6 +72,7 @@ def test_the_parquet_file_carries_the_same_lines_with_typed_columns(october, tmp
         Decimal("0.13"), Decimal("0.24"), Decimal("0.45"), Decimal("0.06"), Decimal("0.14")]
     assert table.column("input_tokens").to_pylist() == [50000, 81250, 200000, 18750, 50000]
     assert table.column("provisional").to_pylist() == [False, True, False, True, False]
+    assert table.column("priced_from").to_pylist() == ["cost_report", "list", "cost_report", "list", "cost_report"]
 
 
 def test_re_exporting_the_same_data_gives_byte_identical_files(october, tmp_path):
@@ -95,5 +99,6 @@ def test_policy_none_exports_the_unattributed_line_without_cost_centre(october, 
     run_chargeback(october, "none")
     result = export_chargeback(october, OCTOBER, tmp_path / "exports", "none")
     lines = result.csv_path.read_text().splitlines()
-    assert lines[1] == "2026-10,,unattributed,,,claude-sonnet-4-5-20250929,100000,0,0,0,0,0,0.30,0.30,0.294118,true"
+    assert lines[1] == ("2026-10,,unattributed,,,claude-sonnet-4-5-20250929,100000,0,0,0,0,0,0.30,0.30,0.294118,true,"
+                        "tokens,list")
     assert result.allocated_cost_usd == Decimal("1.02")

@@ -159,7 +159,7 @@ def test_materialising_the_budget_assets_writes_budget_status_with_metadata(pric
 
 
 @pytest.mark.parametrize(("upstream", "partition"), [("usage_events", None), ("allocation", "2026-11-01"),
-                                                    ("model_prices", None)])
+                                                    ("unit_prices", None)])
 def test_the_rollup_and_status_are_refreshed_after_an_ingest_an_allocation_or_new_prices(upstream, partition):
     with DagsterInstance.ephemeral() as instance:
         for key in ("spend_hourly", "budget_status"):

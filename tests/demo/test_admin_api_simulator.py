@@ -49,7 +49,8 @@ def test_usage_results_sum_tokens_per_group_and_leave_ungrouped_dimensions_null(
     assert (bucket["starting_at"], bucket["ending_at"]) == ("2026-10-05T10:00:00Z", "2026-10-05T11:00:00Z")
     k1, k2 = bucket["results"]
     assert k1 == {"api_key_id": "k1", "workspace_id": None, "model": None, "service_tier": None,
-                  "context_window": None, "inference_geo": None, "uncached_input_tokens": 150,
+                  "context_window": None, "inference_geo": None, "speed": None, "account_id": None,
+                  "service_account_id": None, "uncached_input_tokens": 150,
                   "cache_read_input_tokens": 7,
                   "cache_creation": {"ephemeral_5m_input_tokens": 3, "ephemeral_1h_input_tokens": 2},
                   "output_tokens": 15, "server_tool_use": {"web_search_requests": 1}}
@@ -82,11 +83,18 @@ def test_bucket_limits_per_width_are_enforced(simulator, width, too_many):
     assert "limit" in response.json()["error"]["message"]
 
 
-def test_more_than_five_group_by_dimensions_are_rejected(simulator):
-    six = ["api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo"]
-    response = get(simulator, USAGE, **hour_query(**{"group_by[]": six}))
-    assert response.status_code == 400
-    assert "at most 5" in response.json()["error"]["message"]
+def test_any_subset_of_the_group_by_dimensions_is_accepted_but_speed_needs_the_fast_mode_beta(simulator, traffic):
+    traffic.add(HOUR, input=10, speed="fast", inference_geo="us")
+    every = ["api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo", "speed",
+             "account_id", "service_account_id"]
+    refused = get(simulator, USAGE, **hour_query(**{"group_by[]": every}))
+    assert refused.status_code == 400
+    assert "fast-mode-2026-02-01" in refused.json()["error"]["message"]
+    headers = {"x-api-key": simulator.api_key, "anthropic-version": "2023-06-01",
+               "anthropic-beta": "fast-mode-2026-02-01"}
+    body = httpx.get(simulator.base_url + USAGE, params=hour_query(**{"group_by[]": every}), headers=headers).json()
+    [result] = body["data"][0]["results"]
+    assert (result["speed"], result["inference_geo"], result["account_id"]) == ("fast", "us", None)
 
 
 def test_cost_report_accepts_only_daily_buckets(simulator):
@@ -109,7 +117,8 @@ def test_cost_amount_is_a_decimal_string_in_cents(simulator, traffic):
     tokens, search = body["data"][0]["results"]
     assert tokens == {"workspace_id": "wrkspc_search", "description": "Claude Haiku 4.5 Usage - Input Tokens",
                       "cost_type": "tokens", "model": HAIKU, "token_type": "uncached_input_tokens",
-                      "service_tier": "standard", "context_window": "0-200k", "currency": "USD", "amount": "0.01"}
+                      "service_tier": "standard", "context_window": "0-200k", "inference_geo": "not_available",
+                      "currency": "USD", "amount": "0.01"}
     assert (search["cost_type"], search["model"], search["amount"]) == ("web_search", None, "2")
 
 

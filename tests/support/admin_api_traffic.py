@@ -18,8 +18,10 @@ HOUR = datetime(2026, 10, 5, 10, tzinfo=UTC)  # a Monday
 
 
 def feature(key: str | None = "apikey_search", workspace: str | None = "wrkspc_search", model: str = HAIKU,
-            tier: str = "standard") -> Feature:
-    return Feature("team", "feature", "prod", key, workspace, model, 1, 0, 0, 0, 0, service_tier=tier)
+            tier: str = "standard", **dimensions: object) -> Feature:
+    """``dimensions``: speed, inference_geo, container_seconds, session_seconds (see demo.organisation.Feature)."""
+    return Feature("team", "feature", "prod", key, workspace, model, 1, 0, 0, 0, 0, service_tier=tier,
+                   **dimensions)  # type: ignore[arg-type]
 
 
 class Traffic:
@@ -33,11 +35,13 @@ class Traffic:
 
     def add(self, ts: datetime, *, key: str | None = "apikey_search", workspace: str | None = "wrkspc_search",
             model: str = HAIKU, tier: str = "standard", input: int = 0, output: int = 0, cache_read: int = 0,
-            write_5m: int = 0, write_1h: int = 0, web_searches: int = 0) -> None:
+            write_5m: int = 0, write_1h: int = 0, web_searches: int = 0, **dimensions: object) -> Call:
         hour = ts.replace(minute=0, second=0, microsecond=0)
-        call = Call(f"evt_{len(self.by_hour[hour])}_{ts.isoformat()}", ts, feature(key, workspace, model, tier),
+        call = Call(f"evt_{len(self.by_hour[hour])}_{ts.isoformat()}", ts,
+                    feature(key, workspace, model, tier, **dimensions),
                     "u_1", input, output, cache_read, write_5m, write_1h, web_searches, 200, 100, "prefix")
         self.by_hour[hour].append(call)
+        return call
 
     def clear(self, hour: datetime) -> None:
         self.by_hour.pop(hour, None)

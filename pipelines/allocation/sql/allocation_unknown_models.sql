@@ -1,19 +1,9 @@
--- Admin API usage of a month that has no list price that day (its model family, context window and
--- service tier have no row in unit_prices): model, context window, token type, volume.
-SELECT u.model AS model, u.context_window AS context_window, u.token_type AS token_type,
-       sum(u.quantity) AS quantity
-FROM
-(
-    SELECT bucket_start, model, context_window, ledger_price_cell(model, context_window, service_tier) AS price_cell,
-           cell.1 AS token_type, cell.2 AS quantity
-    FROM admin_usage_hourly FINAL
-    ARRAY JOIN ledger_token_quantities(uncached_input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
-                                       cache_write_1h_tokens, output_tokens, web_search_requests) AS cell
-    WHERE bucket_start >= {month:Date} AND bucket_start < addMonths({month:Date}, 1) AND quantity > 0
-) AS u
-ASOF LEFT JOIN unit_prices AS p
-    ON p.price_cell = u.price_cell AND p.token_type = u.token_type AND p.effective_from <= toDate(u.bucket_start)
-WHERE p.usd_per_unit IS NULL
-GROUP BY model, context_window, token_type
-ORDER BY model, context_window, token_type
-SETTINGS join_use_nulls = 1
+-- The month's usage by how it is priced when the model has no list price: 'unpriced' (no price at all: in
+-- no line's cost, the month cannot be final) and 'learned_rate' (the rate the cost report last taught), and
+-- usage of models without a list price that the cost report priced: model, priced_from, token type, volume.
+SELECT model, priced_from, token_type, sum(quantity) AS quantity, sum(allocated_cost_usd) AS allocated_cost_usd
+FROM allocation_hourly
+WHERE month = {month:Date} AND basis != 'cost_report_only'
+  AND (priced_from IN ('unpriced', 'learned_rate') OR (priced_from = 'cost_report' AND list_cost_usd = 0))
+GROUP BY model, priced_from, token_type
+ORDER BY priced_from = 'unpriced' DESC, model, priced_from, token_type

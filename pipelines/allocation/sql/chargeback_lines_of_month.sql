@@ -1,7 +1,8 @@
--- Showback of a month summed to chargeback lines (team, feature, env, model), before the shared-cost
--- policy: tokens by type, exact list and allocated cost, whether any of it is provisional.
+-- Showback of a month summed to chargeback lines (team, feature, env, model, cost type), before the shared-cost
+-- policy: tokens by type, exact list and allocated cost, whether any of it is provisional, and how it was
+-- priced (the least certain of its rows: unpriced, learned_rate, list, cost_report).
 SELECT
-    team, feature, env, model,
+    team, feature, env, model, cost_type,
     sumIf(quantity, token_type = 'input')           AS input_tokens,
     sumIf(quantity, token_type = 'cache_write_5m')  AS cache_write_5m_tokens,
     sumIf(quantity, token_type = 'cache_write_1h')  AS cache_write_1h_tokens,
@@ -10,8 +11,10 @@ SELECT
     sumIf(quantity, token_type = 'web_search')      AS web_search_requests,
     sum(list_cost_usd)                              AS list_cost_usd,
     sum(allocated_cost_usd)                         AS allocated_cost_usd,
-    max(provisional)                                AS provisional
+    max(provisional)                                AS provisional,
+    multiIf(countIf(priced_from = 'unpriced') > 0, 'unpriced', countIf(priced_from = 'learned_rate') > 0,
+            'learned_rate', countIf(priced_from = 'list') > 0, 'list', 'cost_report') AS priced_from
 FROM allocation_hourly
 WHERE month = {month:Date}
-GROUP BY team, feature, env, model
-ORDER BY team, feature, env, model
+GROUP BY team, feature, env, model, cost_type
+ORDER BY team, feature, env, model, cost_type

@@ -13,8 +13,10 @@ FROM
 (
     SELECT
         toStartOfHour(ts) AS hour, team, feature, env, workspace_id, api_key_id,
-        ledger_price_cell(model, ledger_context_window(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
-                                                       cache_write_1h_tokens), service_tier) AS price_cell,
+        ledger_price_cell(model,
+                          ledger_prompt_band(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
+                                             cache_write_1h_tokens),
+                          service_tier, speed, inference_geo) AS price_cell,
         cell.1 AS token_type,
         sum(cell.2) AS units
     FROM usage_events FINAL

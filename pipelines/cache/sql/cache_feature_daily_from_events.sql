@@ -16,8 +16,10 @@ FROM
 (
     SELECT
         toDate(ts) AS date, team, feature, model,
-        ledger_price_cell(model, ledger_context_window(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
-                                                       cache_write_1h_tokens), service_tier) AS price_cell,
+        ledger_price_cell(model,
+                          ledger_prompt_band(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
+                                             cache_write_1h_tokens),
+                          service_tier, speed, inference_geo) AS price_cell,
         count() AS requests,
         sum(input_tokens) AS uncached,
         sum(cache_read_input_tokens) AS reads,

@@ -14,7 +14,8 @@ FROM
 (
     SELECT
         toDate(bucket_start) AS date, workspace_id, api_key_id, model,
-        ledger_price_cell(model, context_window, service_tier) AS price_cell,
+        ledger_price_cell(model, ledger_admin_prompt_band(context_window), service_tier, speed, inference_geo)
+            AS price_cell,
         sum(uncached_input_tokens) AS uncached,
         sum(cache_read_input_tokens) AS reads,
         sum(cache_write_5m_tokens) AS writes_5m,

@@ -54,9 +54,10 @@ FROM
             SELECT
                 event_id, ts, team, feature, model, prompt_prefix_hash, prompt_prefix_tokens, service_tier,
                 ledger_model_family(model) AS family,
-                ledger_price_cell(model, ledger_context_window(input_tokens, cache_read_input_tokens,
-                                                               cache_write_5m_tokens, cache_write_1h_tokens),
-                                  service_tier) AS price_cell
+                ledger_price_cell(model,
+                                  ledger_prompt_band(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
+                                                     cache_write_1h_tokens),
+                                  service_tier, speed, inference_geo) AS price_cell
             FROM usage_events FINAL
             WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}
               AND prompt_prefix_hash != '' AND prompt_prefix_tokens > 0

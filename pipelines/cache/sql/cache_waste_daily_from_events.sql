@@ -37,8 +37,10 @@ FROM
     (
         SELECT
             ts, team, feature, model,
-            ledger_price_cell(model, ledger_context_window(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
-                                                           cache_write_1h_tokens), service_tier) AS price_cell,
+            ledger_price_cell(model,
+                              ledger_prompt_band(input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
+                                                 cache_write_1h_tokens),
+                              service_tier, speed, inference_geo) AS price_cell,
             cache_write_5m_tokens AS writes_5m,
             cache_write_1h_tokens AS writes_1h,
             min(if(cache_read_input_tokens > 0, ts, NULL)) OVER (
