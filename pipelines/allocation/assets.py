@@ -111,7 +111,8 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     partitions_def=monthly_partitions,
     deps=[AssetKey("chargeback")],
     description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
-    "manifest (rows, totals, sha256); byte-identical when the data has not changed.",
+    "manifest (rows, totals, sha256); byte-identical when the data has not changed. A final export is never "
+    "overwritten: a later change (a restated day) is issued as the next version with a corrections file.",
 )
 def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                       ) -> MaterializeResult:
@@ -128,6 +129,10 @@ def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseReso
         "rows": result.rows,
         "allocated_cost_usd": str(result.allocated_cost_usd),
         "provisional": result.provisional,
+        "version": result.version,
+        **({"corrections": MetadataValue.path(str(result.corrections_path)),
+            "correction_delta_usd": result.manifest["correction"]["delta_usd"]} if result.corrections_path else {}),
+        "unpriced_lines": result.manifest["unpriced_lines"],
         "sha256": MetadataValue.md(markdown_table(["file", "sha256"],
                                                   [(name, f["sha256"]) for name, f in sorted(files.items())])),
     })

@@ -21,6 +21,7 @@ def test_bundled_minimums_follow_anthropics_documented_lengths():
     assert minimums["claude-opus-4-5"] == 4096
     assert minimums["claude-haiku-4-5"] == 4096
     assert minimums["claude-3-5-haiku"] == 2048
+    assert (minimums["claude-opus-5-5"], minimums["claude-opus-4-7"], minimums["claude-haiku-5-5"]) == (512, 2048, 512)
 
 
 def test_a_config_minimum_replaces_the_bundled_one(tmp_path, monkeypatch):

@@ -7,14 +7,15 @@
 -- band), so quantities always sum exactly to the authority. The residual goes to the api key's owner, else
 -- the workspace's owner (basis 'owner'), else to team 'unattributed'; residual rows have feature = env = ''.
 --
--- List cost = quantity x unit_prices of the row's price cell (model family, prompt band, tier, speed, geo)
+-- Priced cost = quantity x unit_prices of the row's price cell (model family, prompt band, tier, speed, geo)
 -- that day: an event row's band is its requests' own (ledger_prompt_band), a residual row's the Admin API's
--- (ledger_admin_prompt_band). No price: 0 here, priced_from 'unpriced'.
+-- (ledger_admin_prompt_band). list_cost_usd is it where the price is a list price (a model missing from the
+-- list has none: 0). No price at all: 0, priced_from 'unpriced'.
 --
 -- Cost. Each cost report row of the month is split over the allocation rows it covers: same day, workspace
 -- and cost type, and the same model family, token type, tier, context window, geo and speed where the
 -- report's rows of that day, workspace and cost type name them (a report without a field covers every value
--- of it). The split is by list cost (by quantity where the covered rows have no list cost) with largest-
+-- of it). The split is by priced cost (by quantity where the covered rows have none) with largest-
 -- remainder rounding in units of 1e-12 USD: each report row is paid exactly, by its own model's rows, and
 -- every line is at its real price (priced_from 'cost_report'). A report row that covers no usage (a model
 -- without usage that day, code execution, session hours) becomes a row of basis 'cost_report_only' of its
@@ -132,7 +133,8 @@ WITH
     (
         SELECT s.*, toDate(s.hour) AS day, if(s.token_type = 'web_search', 'web_search', 'tokens') AS cost_type,
                p.usd_per_unit AS usd_per_unit, p.origin AS origin,
-               toDecimal128(ifNull(toDecimal128(s.quantity, 0) * p.usd_per_unit, 0), 12) AS list_cost_usd
+               toDecimal128(ifNull(toDecimal128(s.quantity, 0) * p.usd_per_unit, 0), 12) AS priced_usd,
+               if(p.origin = 'list', priced_usd, toDecimal128(0, 12)) AS list_cost_usd
         FROM
         (
             SELECT *, ledger_price_cell(model, prompt_band, service_tier, speed, inference_geo) AS price_cell
@@ -174,7 +176,7 @@ WITH
         FROM
         (
             SELECT *,
-                   toInt256(list_cost_usd * 1000000000000) AS list_units,
+                   toInt256(priced_usd * 1000000000000) AS list_units,
                    sum(list_units) OVER report_row AS cell_list_units,
                    sum(toInt256(quantity)) OVER report_row AS cell_quantity
             FROM covered
@@ -207,7 +209,7 @@ SELECT {month:Date}, hour, workspace_id, api_key_id, model, service_tier, contex
                'unpriced'),
        quantity, list_cost_usd,
        if(report_usd IS NOT NULL, toDecimal128(allocated_units, 0) * toDecimal128('0.000000000001', 12),
-          list_cost_usd),
+          priced_usd),
        (day, workspace_id) NOT IN (SELECT day, workspace_id FROM reported_days),
        {computed_at:DateTime64(3, 'UTC')}
 FROM paid
