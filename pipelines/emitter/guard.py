@@ -565,7 +565,7 @@ class BudgetGuard:
         model, trigger, tried = requested, None, {requested}
         first_estimate: Decimal | None = None
         now = self._clock()
-        member = uuid.uuid4().hex
+        hold_id = uuid.uuid4().hex
         while True:
             rows = prices.prices.get(model, ()) if prices is not None else ()
             estimated = self._estimate(rows, plan, plan.input_tokens)
@@ -580,6 +580,7 @@ class BudgetGuard:
                 else:
                     first_estimate = first_estimate if first_estimate is not None else estimate
                     amount = to_micros(estimate, up=True)
+                    member = f"{hold_id}:{amount}"  # the amount in the member: an expired hold says what it held
                     try:
                         refused = self.counters.reserve(plan.lines, member, amount,
                                                         int((now + self.hold_seconds) * 1000), int(now * 1000))
