@@ -5,6 +5,7 @@ Redis down as configured. Money in the counters is micro-USD (1e-6 USD)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,8 +130,8 @@ def test_a_downgrade_budget_with_no_cheaper_model_left_refuses(redis_server, mes
     budget = guarded(policy="downgrade", amount_usd="0.004", downgrade=[OPUS, SONNET, HAIKU])  # Haiku: 5012 > 4000
     publish(redis_server.client(), now, budget)
 
-    with pytest.raises(BudgetExceeded, match="to claude-haiku-4-5 is estimated at \\$0.005012; no cheaper model is "
-                                             "left in its downgrade list; no request was sent"):
+    with pytest.raises(BudgetExceeded, match=re.escape("to claude-haiku-4-5 is estimated at $0.005012; no cheaper "
+                                                       "model is left in its downgrade list; no request was sent")):
         guarded_client(messages_api.url, out, guard_on(redis_server, now)).messages.create(**ASK)
     assert messages_api.requests == []
 
@@ -190,7 +191,7 @@ def test_count_tokens_gives_the_input_size_when_enabled(redis_server, messages_a
     publish(redis_server.client(), now, guarded(amount_usd="0.04"))
     messages_api.script_count(CountAnswer(input_tokens=4000))
 
-    with pytest.raises(BudgetExceeded, match="estimated at \\$0.045;"):
+    with pytest.raises(BudgetExceeded, match=re.escape("estimated at $0.045;")):
         guarded_client(messages_api.url, out, guard_on(redis_server, now, count_tokens=True)).messages.create(**ASK)
 
     [counted] = messages_api.count_requests
