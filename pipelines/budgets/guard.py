@@ -209,7 +209,7 @@ def publish_guard_state(ch: ClickHouseResource, redis_client: Any, directory: Pa
         publish_redis(redis_client, document, prices, now)
     next_cursor = {"prices_at": now.isoformat(), "wanted": sorted(wanted)} if prices is not None else cursor
     return Published(len(guard_budgets), len(document.spend), len(prices.prices) if prices is not None else None,
-                     ("redis", "files") if redis_client is not None else ("files",), next_cursor)
+                     ("files", "redis") if redis_client is not None else ("files",), next_cursor)
 
 
 @sensor(

@@ -76,7 +76,14 @@ GUARD_UNAVAILABLE = "budget_guard_unavailable"  # error_type of a call refused b
 
 
 def _usd(value: Decimal) -> str:
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value.quantize(Decimal('0.000001')).normalize():f}"
+    """Cents from a dollar up, else down to the micro-dollar: $12.30, $0.02506, $0.00."""
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${max(value.quantize(Decimal('0.000001')).normalize(), value.quantize(Decimal('0.01')), key=_places):f}"
+
+
+def _places(value: Decimal) -> int:
+    return -int(value.as_tuple().exponent)
 
 
 class GuardRefusal(Exception):
@@ -95,11 +102,13 @@ class BudgetExceeded(GuardRefusal):
 
     def __init__(self, budget: GuardBudget, period: str, spend_usd: Decimal, estimate_usd: Decimal | None,
                  model: str, why: str = "") -> None:
-        cost = f"this call to {model} is estimated at {_usd(estimate_usd)}" if estimate_usd is not None else (
-            f"{model} has no published price, so the call cannot be estimated")
+        spent = f"{_usd(spend_usd)} of {_usd(budget.amount_usd)} spent or held"
+        where = f"budget {budget.id!r} ({budget.describe()}, {period})"
         super().__init__(
-            f"budget {budget.id!r} ({budget.describe()}, {period}) would pass its limit: {_usd(spend_usd)} of "
-            f"{_usd(budget.amount_usd)} spent or held, and {cost}{why}; no request was sent", budget.id)
+            f"{where} would pass its limit: {spent}, and this call to {model} is estimated at {_usd(estimate_usd)}"
+            f"{why}; no request was sent" if estimate_usd is not None else
+            f"{where} cannot hold this call: {model} has no published price ({spent}){why}; no request was sent",
+            budget.id)
         self.budget = budget
         self.period = period
         self.spend_usd = spend_usd
@@ -599,7 +608,10 @@ class BudgetGuard:
             i, spend = next(((i, s) for i, s in refused if s is not None), refused[0])
             line = plan.lines[i]
             if spend is None:
-                spend = self.counters.standing(line, int(now * 1000))[0] if estimated is not None else 0
+                try:
+                    spend = self.counters.standing(line, int(now * 1000))[0]
+                except CountersUnavailable:
+                    spend = 0
             why = "; no cheaper model is left in its downgrade list" if line.budget.policy == "downgrade" else ""
             raise BudgetExceeded(line.budget, line.period, from_micros(spend), estimated, model, why)
 

@@ -150,7 +150,9 @@ def test_a_block_budget_refuses_a_model_without_a_published_price_and_asks_for_i
         redis_server, messages_api, out, now):
     publish(redis_server.client(), now, guarded())
 
-    with pytest.raises(BudgetExceeded, match="claude-new-9 has no published price, so the call cannot be estimated"):
+    with pytest.raises(BudgetExceeded, match=re.escape("budget 'search-daily' (team search, " + f"{now:%Y-%m-%d}"
+                                                       ") cannot hold this call: claude-new-9 has no published "
+                                                       "price ($0.00 of $0.10 spent or held); no request was sent")):
         guarded_client(messages_api.url, out, guard_on(redis_server, now)).messages.create(
             **{**ASK, "model": "claude-new-9"})
     assert redis_server.client().smembers(WANTED_KEY) == {b"claude-new-9"}
