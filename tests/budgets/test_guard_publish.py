@@ -5,7 +5,10 @@ landing zone; how a publication resets drift; and a guard without Redis refusing
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +45,7 @@ from pipelines.emitter.guard_state import (
 from pipelines.events.landing_zone_resource import LandingZone
 from pipelines.ledger_config import LedgerConfig
 from pipelines.pricing.assets import load_prices
+from pipelines.settings import PROJECT_ROOT
 from pipelines.storage.clickhouse import ClickHouseResource
 
 NOW = "2026-11-20 12:30"
@@ -270,3 +274,23 @@ def test_published_documents_are_replaced_whole(tmp_path):
     publish_files(tmp_path, BudgetsDocument(now + timedelta(minutes=1), ()), None)
     assert BudgetsDocument.from_json((tmp_path / BUDGETS_FILE).read_text()).budgets == ()
     assert sorted(p.name for p in tmp_path.iterdir()) == [BUDGETS_FILE]  # no temporary file left behind
+
+
+def test_the_dagster_cli_runs_the_publishing_sensor_of_the_project_definitions(tmp_path, monkeypatch, redis_server):
+    config = write_config(tmp_path / "ledger.yaml", monkeypatch, budget("search-daily", period="day", policy="block"))
+    environment = {**os.environ, "LEDGER_CONFIG": str(config), "LEDGER_HOME": str(tmp_path / "ledger"),
+                   "LEDGER_EVENTS_DIR": str(tmp_path / "events"), "LEDGER_REDIS_URL": redis_server.url,
+                   "DAGSTER_HOME": str(tmp_path)}
+    environment.pop("CLICKHOUSE_DSN", None)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "sensor", "preview", "budget_guard_publish",
+         "-m", "pipelines.definitions"], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
+        timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # A fresh database: no price loaded yet (the model_prices asset has not run), so no model is priced.
+    assert ("skipping: published 1 guarded budgets (1 current periods), prices of 0 models to files and redis"
+            in completed.stdout + completed.stderr)
+    assert redis_server.url not in completed.stdout + completed.stderr  # the secret stays out of the output
+    assert [b.id for b in BudgetsDocument.from_json(redis_server.client().get(BUDGETS_KEY)).budgets] == [
+        "search-daily"]
