@@ -312,6 +312,7 @@ class FileCounters:
             self.directory.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.directory / COUNTERS_FILE, timeout=60, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit; a killed process loses nothing
             db.executescript(_SCHEMA)
             self._local.db, self._local.pid = db, os.getpid()
         return db
