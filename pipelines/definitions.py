@@ -16,6 +16,7 @@ from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.allocation import definitions as allocation
 from pipelines.budgets import definitions as budgets
+from pipelines.budgets.guard_resource import GuardRedis
 from pipelines.cache import definitions as cache
 from pipelines.events import definitions as events
 from pipelines.events.landing_zone_resource import LandingZone
@@ -41,6 +42,7 @@ def build_definitions() -> Definitions:
         "clock": Clock(),
         "admin_api": AdminApiClient.from_env(),
         "ledger_config": ledger_config,
+        "guard_redis": GuardRedis.from_env(),
     }
     source = KafkaSource.from_env()
     if not source.configured:

@@ -50,6 +50,12 @@ def anthropic_base_url() -> str:
     return _env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
 
 
+def redis_url() -> str | None:
+    """Redis of the call-time budget guard (``redis://[:password@]host:6379/0``, a secret: never logged);
+    unset: the guard works for one host from files in the landing zone."""
+    return _env("LEDGER_REDIS_URL")
+
+
 def kafka_bootstrap_servers() -> str | None:
     """Kafka brokers (``host:port,...``); with ``LEDGER_KAFKA_TOPIC`` it switches the Kafka source on."""
     return _env("KAFKA_BOOTSTRAP_SERVERS")

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real embedded ClickHouse (chDB) per test, a landing directory, a local Slack."""
+"""Shared fixtures: a real embedded ClickHouse (chDB) per test, a landing directory, a local Slack, a real
+redis-server."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
+from redis_server import RedisServer
 from slack_api_server import FakeSlack
 
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -36,3 +38,11 @@ def slack():
 def instance():
     with DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):
+    """A redis-server of this test's own on a free loopback port (redis_server.py), stopped after it."""
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()

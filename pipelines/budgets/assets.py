@@ -22,6 +22,7 @@ from dagster import (
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
 from pipelines.alerts.slack import SlackResource
+from pipelines.budgets.guard import guard_actions
 from pipelines.budgets.messages import candidate_keys, due_alerts, percent, usd
 from pipelines.budgets.model import Budget, BudgetsConfig
 from pipelines.budgets.spend import refresh_spend_rollup
@@ -32,7 +33,7 @@ from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
                   "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_percent", "data_until",
-                  "unpriced_units", "computed_at"]
+                  "unpriced_units", "computed_at", "guard_blocked", "guard_downgraded"]
 
 # After any upstream update (an ingest, an allocation of any month, new prices), once it has finished.
 # Not AutomationCondition.eager(): months never allocated (missing partitions) must not block it.
@@ -66,12 +67,19 @@ def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource,
     })
 
 
-def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
+def _status_row(status: BudgetStatus, computed_at: datetime, guarded: tuple[int, int]) -> list[object]:
     budget = status.budget
     return [budget.id, status.period.label, status.period.start, status.period.end, budget.scope,
             budget.target or "", budget.env or "", budget.amount_usd, status.spend_usd, status.percent,
             list(status.crossed), status.projected_usd, status.projected_percent, status.data_until,
-            status.unpriced_units, computed_at]
+            status.unpriced_units, computed_at, *guarded]
+
+
+def _guarded(status: BudgetStatus, actions: dict[tuple[str, Any], tuple[int, int]]) -> tuple[int, int]:
+    """Calls of the period the call-time guard refused / downgraded for this budget."""
+    days = [counts for (budget_id, day), counts in actions.items()
+            if budget_id == status.budget.id and status.period.start.date() <= day < status.period.end.date()]
+    return sum(b for b, _ in days), sum(d for _, d in days)
 
 
 @asset(
@@ -87,22 +95,28 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
     now = clock.now()
     statuses = budget_statuses(clickhouse, ledger_config.section(BudgetsConfig).budgets, now)
     with clickhouse.connect() as client:
+        actions = guard_actions(client, min((s.period.start for s in statuses), default=now))
+        guarded = [_guarded(s, actions) for s in statuses]
         client.command("TRUNCATE TABLE budget_status")
         if statuses:
-            client.insert("budget_status", [_status_row(s, now) for s in statuses], column_names=STATUS_COLUMNS)
+            client.insert("budget_status", [_status_row(s, now, g) for s, g in zip(statuses, guarded, strict=True)],
+                          column_names=STATUS_COLUMNS)
     context.log.info("%d budget periods evaluated", len(statuses))
     table = markdown_table(
-        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected", "unpriced usage"],
+        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected", "unpriced usage",
+         "guard blocked / downgraded"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
           f"{usd(s.projected_usd)} ({percent(s.projected_percent)})",
-          f"{s.unpriced_units:,}" if s.unpriced_units else "-")
-         for s in statuses],
+          f"{s.unpriced_units:,}" if s.unpriced_units else "-", f"{g[0]:,} / {g[1]:,}")
+         for s, g in zip(statuses, guarded, strict=True)],
     )
     return MaterializeResult(metadata={
         "budgets": len({s.budget.id for s in statuses}),
         "over_budget": sum(1 for s in statuses if s.percent >= 100),
         "projected_over_budget": sum(1 for s in statuses if s.projected_to_exceed),
+        "guard_blocked": sum(b for b, _ in guarded),
+        "guard_downgraded": sum(d for _, d in guarded),
         "data_until": str(statuses[0].data_until) if statuses and statuses[0].data_until else "no data",
         "status": MetadataValue.md(table if statuses else "no budgets configured"),
     })

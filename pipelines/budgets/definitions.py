@@ -1,5 +1,5 @@
 """The budgets' Dagster definitions: the spend rollup and budget_status, the automation that refreshes them
-after upstream changes, and the budget_alerts sensor."""
+after upstream changes, the budget_alerts sensor, and budget_guard_publish (the call-time guard's state)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from pipelines.budgets.assets import budget_alerts, budget_status, spend_hourly
+from pipelines.budgets.guard import budget_guard_publish
 
 # Prices first: spend is priced with them (make demo and a manual refresh run this job).
 refresh_budget_status = define_asset_job(
@@ -28,4 +29,4 @@ budget_rollup_automation = AutomationConditionSensorDefinition(
 )
 
 defs = Definitions(assets=[spend_hourly, budget_status], jobs=[refresh_budget_status],
-                   sensors=[budget_alerts, budget_rollup_automation])
+                   sensors=[budget_alerts, budget_rollup_automation, budget_guard_publish])

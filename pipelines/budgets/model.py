@@ -13,13 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipelines.budgets.periods import PeriodKind
+from pipelines.emitter.guard_state import OnRedisError, Policy, scope_covers
 from pipelines.ledger_config import ConfigSection
 
 Scope = Literal["org", "workspace", "team", "feature", "api_key"]
 DEFAULT_THRESHOLDS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
-
-# The spend_hourly column a scope's target is compared with.
-SCOPE_COLUMN = {"workspace": "workspace_id", "team": "team", "feature": "feature", "api_key": "api_key_id"}
 
 
 class Budget(BaseModel):
@@ -39,6 +37,14 @@ class Budget(BaseModel):
     amount_usd: Decimal = Field(gt=0)
     thresholds: tuple[Decimal, ...] = DEFAULT_THRESHOLDS
     slack_channel: str = Field(min_length=1)
+    policy: Policy = Field(
+        default="alert",
+        description="At call time (the emitter's BudgetGuard): alert = nothing, Slack only; block = refuse a call "
+        "that would pass amount_usd; downgrade = send it on the next model of `downgrade` instead.",
+    )
+    downgrade: tuple[str, ...] = Field(default=(), description="A downgrade budget's models, dearest first.")
+    on_redis_error: OnRedisError = Field(
+        default="fail_open", description="The guard's counters unreachable: let the call through, or refuse it.")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -51,7 +57,7 @@ class Budget(BaseModel):
                 f"{'.'.join(str(p) for p in e['loc']) or 'budget'}: {e['msg']}" for e in exc.errors()
             )
             raise ValueError(f"budget {budget_id!r}: {fields}") from None
-        if isinstance(budget, Budget) and (problem := budget._target_problem()):
+        if isinstance(budget, Budget) and (problem := budget._target_problem() or budget._policy_problem()):
             raise ValueError(f"budget {budget_id!r}: {problem}")
         return budget
 
@@ -73,18 +79,26 @@ class Budget(BaseModel):
             return f"target: a {self.scope} budget needs a target"
         return None
 
+    def _policy_problem(self) -> str | None:
+        if self.policy == "downgrade" and not self.downgrade:
+            return ("downgrade: a downgrade budget needs its models, dearest first "
+                    "(e.g. [claude-opus-4-6, claude-sonnet-4-6, claude-haiku-4-5])")
+        if self.policy != "downgrade" and self.downgrade:
+            return f"downgrade: only a downgrade budget switches models (policy is {self.policy!r})"
+        if any(not model.strip() for model in self.downgrade):
+            return "downgrade: a model id cannot be empty"
+        if repeated := sorted({m for m in self.downgrade if self.downgrade.count(m) > 1}):
+            return f"downgrade: {repeated[0]!r} is listed more than once"
+        return None
+
     def describe_scope(self) -> str:
         what = "whole organisation" if self.scope == "org" else f"{self.scope} {self.target or '(default)'}"
         return f"{what}, env {self.env}" if self.env else what
 
     def matches(self, team: str, feature: str, env: str, workspace_id: str, api_key_id: str) -> bool:
-        """Whether spend with these rollup columns counts against this budget."""
-        if self.env is not None and env != self.env:
-            return False
-        if self.scope == "org":
-            return True
-        value = {"team": team, "feature": feature, "workspace_id": workspace_id, "api_key_id": api_key_id}
-        return value[SCOPE_COLUMN[self.scope]] == self.target
+        """Whether spend with these rollup columns counts against this budget (the guard's rule, one home)."""
+        return scope_covers(self.scope, self.target, self.env, team=team, feature=feature, env=env,
+                            workspace_id=workspace_id, api_key_id=api_key_id)
 
 
 def budget_config_errors(budgets: list[Budget], teams: set[str]) -> list[str]:

@@ -9,10 +9,12 @@ closes early is emitted when it closes, with the usage seen so far and ``error_t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from pipelines.emitter.fingerprint import is_given
+from pipelines.emitter.guard import BudgetGuard, GuardRefusal, Plan
 from pipelines.emitter.recorder import (
     INCOMPLETE_STREAM,
     Call,
@@ -23,6 +25,8 @@ from pipelines.emitter.recorder import (
     usage_of,
 )
 from pipelines.emitter.sinks import default_sink
+
+log = logging.getLogger(__name__)
 
 TAGS_KWARG = "ledger_tags"  # per-call tags: messages.create(..., ledger_tags={"user": "u_42"}); never sent
 
@@ -35,16 +39,19 @@ def _api_error() -> type[BaseException]:
 
 def instrument(client: Any, *, sink: Any = None, team: str | None = None, feature: str | None = None,
                env: str | None = None, user: str | None = None, workspace_id: str | None = None,
-               api_key_id: str | None = None) -> Any:
+               api_key_id: str | None = None, guard: BudgetGuard | None = None) -> Any:
     """Wrap ``client`` so each Messages API call writes a usage event to ``sink`` (default: ``default_sink()``).
 
     ``api_key_id`` / ``workspace_id`` are the Admin API's ids of the key the client uses (``apikey_01…``,
     never the key itself); without them rate-limit health and allocation cannot tell keys apart.
+    ``guard``: a ``BudgetGuard`` that holds each call against the block / downgrade budgets covering its tags
+    (``BudgetExceeded`` when one refuses it; no request is sent).
     """
     import anthropic
 
     emitter = Emitter(sink if sink is not None else default_sink(),
                       Tags(team, feature, env, user, workspace_id, api_key_id))
+    emitter.guard = guard
     if isinstance(client, InstrumentedClient):
         client = client.unwrapped
     if isinstance(client, anthropic.AsyncAnthropic):
@@ -55,11 +62,71 @@ def instrument(client: Any, *, sink: Any = None, team: str | None = None, featur
 def _prepared(kwargs: dict[str, Any], emitter: Emitter) -> Call:
     """Pop the per-call tags, make one-shot iterables of system/tools reusable, and open the call."""
     call_tags = kwargs.pop(TAGS_KWARG, None)
-    for name in ("system", "tools"):
+    for name in ("system", "tools", "messages"):
         value = kwargs.get(name)
         if is_given(value) and not isinstance(value, str | list | tuple | dict) and hasattr(value, "__iter__"):
             kwargs[name] = list(value)
     return emitter.start(kwargs, call_tags)
+
+
+def _plan(call: Call, kwargs: dict[str, Any], guard: BudgetGuard | None) -> Plan | None:
+    """The guard's plan for the call (None: not guarded); a refusal is recorded on the call and raised."""
+    if guard is None:
+        return None
+    try:
+        return guard.plan(kwargs, call.tags)
+    except GuardRefusal as exc:
+        call.refuse(exc)
+        raise
+    except Exception as exc:  # a defect of the guard must not stop the caller: the call goes unguarded
+        guard.stats.add("internal_errors")
+        log.warning("budget guard failed (%s: %s); call let through unguarded", type(exc).__name__, exc)
+        return None
+
+
+def _counted_locally(guard: BudgetGuard, exc: Exception) -> None:
+    guard.stats.add("counted_locally")
+    log.warning("count_tokens failed (%s); the budget guard estimates the input locally", type(exc).__name__)
+
+
+def _admit(call: Call, kwargs: dict[str, Any], guard: BudgetGuard, plan: Plan) -> None:
+    """Hold the call's estimate; send it on the model the guard chose, or record the refusal and raise."""
+    try:
+        ticket = guard.admit(plan)
+    except GuardRefusal as exc:
+        call.refuse(exc)
+        raise
+    except Exception as exc:
+        guard.stats.add("internal_errors")
+        log.warning("budget guard failed (%s: %s); call let through unguarded", type(exc).__name__, exc)
+        return
+    if ticket is not None:
+        call.admitted(ticket)
+        kwargs["model"] = ticket.model
+
+
+def _guard(call: Call, kwargs: dict[str, Any], guard: BudgetGuard | None, messages: Any) -> None:
+    plan = _plan(call, kwargs, guard)
+    if plan is None or guard is None:
+        return
+    if plan.count_tokens:
+        try:
+            plan.input_tokens = int(messages.count_tokens(**plan.count_params()).input_tokens)
+        except Exception as exc:
+            _counted_locally(guard, exc)
+    _admit(call, kwargs, guard, plan)
+
+
+async def _guard_async(call: Call, kwargs: dict[str, Any], guard: BudgetGuard | None, messages: Any) -> None:
+    plan = _plan(call, kwargs, guard)
+    if plan is None or guard is None:
+        return
+    if plan.count_tokens:
+        try:
+            plan.input_tokens = int((await messages.count_tokens(**plan.count_params())).input_tokens)
+        except Exception as exc:
+            _counted_locally(guard, exc)
+    _admit(call, kwargs, guard, plan)
 
 
 class InstrumentedClient:
@@ -240,6 +307,7 @@ class InstrumentedMessages:
 
     def create(self, **kwargs: Any) -> Any:
         call = _prepared(kwargs, self._emitter)
+        _guard(call, kwargs, self._emitter.guard, self._messages)
         try:
             raw = self._messages.with_raw_response.create(**kwargs)
             result = raw.parse()
@@ -253,19 +321,24 @@ class InstrumentedMessages:
         return result
 
     def stream(self, **kwargs: Any) -> StreamManager:
-        call = _prepared(kwargs, self._emitter)
-        return StreamManager(self._messages.stream(**kwargs), call)
+        return StreamManager(self._messages, kwargs, _prepared(kwargs, self._emitter), self._emitter.guard)
 
 
 class StreamManager:
-    """``messages.stream(...)``'s context manager, recording the call it makes."""
+    """``messages.stream(...)``'s context manager, recording the call it makes (guarded when it is entered,
+    just before the request is sent)."""
 
-    def __init__(self, manager: Any, call: Call) -> None:
-        self._manager = manager
+    def __init__(self, messages: Any, kwargs: dict[str, Any], call: Call, guard: BudgetGuard | None) -> None:
+        self._messages = messages
+        self._kwargs = kwargs
         self._call = call
+        self._guard = guard
+        self._manager: Any = None
         self._observer: _StreamObserver | None = None
 
     def __enter__(self) -> Any:
+        _guard(self._call, self._kwargs, self._guard, self._messages)
+        self._manager = self._messages.stream(**self._kwargs)
         try:
             helper = self._manager.__enter__()
         except _api_error() as exc:
@@ -287,6 +360,7 @@ class AsyncInstrumentedMessages(InstrumentedMessages):
 
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         call = _prepared(kwargs, self._emitter)
+        await _guard_async(call, kwargs, self._emitter.guard, self._messages)
         try:
             raw = await self._messages.with_raw_response.create(**kwargs)
             result = raw.parse()
@@ -302,19 +376,23 @@ class AsyncInstrumentedMessages(InstrumentedMessages):
         return result
 
     def stream(self, **kwargs: Any) -> AsyncStreamManager:  # type: ignore[override]
-        call = _prepared(kwargs, self._emitter)
-        return AsyncStreamManager(self._messages.stream(**kwargs), call)
+        return AsyncStreamManager(self._messages, kwargs, _prepared(kwargs, self._emitter), self._emitter.guard)
 
 
 class AsyncStreamManager:
     """``AsyncAnthropic().messages.stream(...)``'s async context manager, recording the call it makes."""
 
-    def __init__(self, manager: Any, call: Call) -> None:
-        self._manager = manager
+    def __init__(self, messages: Any, kwargs: dict[str, Any], call: Call, guard: BudgetGuard | None) -> None:
+        self._messages = messages
+        self._kwargs = kwargs
         self._call = call
+        self._guard = guard
+        self._manager: Any = None
         self._observer: _StreamObserver | None = None
 
     async def __aenter__(self) -> Any:
+        await _guard_async(self._call, self._kwargs, self._guard, self._messages)
+        self._manager = self._messages.stream(**self._kwargs)
         try:
             helper = await self._manager.__aenter__()
         except _api_error() as exc:

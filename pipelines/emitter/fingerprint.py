@@ -28,12 +28,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def estimated_tokens(canonical: str) -> int:
+    """The size estimate of this module: characters / 4, rounded up."""
+    return -(-len(canonical) // 4)
+
+
+def request_tokens(system: Any, tools: Any, messages: Any) -> int:
+    """Estimated input tokens of a request (system + tools + messages, as canonical JSON), for the budget
+    guard when the count-tokens endpoint is not used."""
+    return estimated_tokens(_canonical({name: _plain(value) for name, value in
+                                        (("system", system), ("tools", tools), ("messages", messages))
+                                        if is_given(value)}))
+
+
 def prompt_prefix(system: Any, tools: Any) -> tuple[str | None, int]:
     """(hex SHA-256, estimated tokens) of the stable prefix, or (None, 0) when the request has neither."""
     system = _plain(system) if is_given(system) else None
     tools = _plain(tools) if is_given(tools) else None
     if not system and not tools:
         return None, 0
-    canonical = json.dumps({"system": system or None, "tools": tools or None}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest(), -(-len(canonical) // 4)
+    canonical = _canonical({"system": system or None, "tools": tools or None})
+    return hashlib.sha256(canonical.encode()).hexdigest(), estimated_tokens(canonical)

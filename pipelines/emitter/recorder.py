@@ -161,6 +161,10 @@ class Call:
         self._t0 = time.perf_counter()
         self.tags = tags
         self.request_model = request.get("model")
+        self.sent_model = self.request_model
+        self.ticket: Any = None  # the budget guard's Ticket of an admitted call (pipelines.emitter.guard)
+        self.guard_action: str | None = None  # "block" (refused) or "downgrade" (sent on a cheaper model)
+        self.guard_budget: str | None = None
         self.requested = {name: request.get(name) for name in ("speed", "inference_geo") if is_given(request.get(name))}
         try:
             self.prefix_hash, self.prefix_tokens = prompt_prefix(request.get("system"), request.get("tools"))
@@ -181,13 +185,31 @@ class Call:
         if not self._claim():
             return
         latency_ms = (time.perf_counter() - self._t0) * 1000
+        if self.ticket is not None:
+            self.ticket.settle(usage, billing)
         self._emitter.emit_safely(lambda: self._event(model, usage, billing, status, error_type, headers, latency_ms))
+
+    def admitted(self, ticket: Any) -> None:
+        """The guard let the call through (``ticket.model``: the model it is sent on)."""
+        self.ticket = ticket
+        self.sent_model = ticket.model
+        if ticket.action is not None:
+            self.guard_action, self.guard_budget = ticket.action, ticket.budget_id
+
+    def refuse(self, refusal: Any) -> None:
+        """The guard refused the call (a ``GuardRefusal``): nothing was sent, the event says why."""
+        if not self._claim():
+            return
+        self.guard_action, self.guard_budget = "block", refusal.budget_id
+        self._emitter.emit_safely(lambda: self._event(None, None, {}, None, refusal.error_type, None, 0.0))
 
     def fail(self, exc: BaseException) -> None:
         """The call ended in an SDK error: its status and error type, zero usage, the error response's headers."""
         if not self._claim():
             return
         latency_ms = (time.perf_counter() - self._t0) * 1000
+        if self.ticket is not None:
+            self.ticket.release()
 
         def build() -> dict[str, Any]:
             status, kind = error_type_of(exc)
@@ -210,7 +232,8 @@ class Call:
             "user": tags.user,
             "workspace_id": workspace_id,
             "api_key_id": tags.api_key_id,
-            "model": str(model or self.request_model or ""),
+            "model": str(model or self.sent_model or ""),
+            "requested_model": None if self.request_model is None else str(self.request_model),
             "service_tier": str(billing.get("service_tier") or "standard"),
             "speed": str(billing.get("speed") or self.requested.get("speed") or "standard"),
             "inference_geo": billing.get("inference_geo") or self.requested.get("inference_geo"),
@@ -222,6 +245,8 @@ class Call:
             "prompt_prefix_hash": self.prefix_hash,
             "prompt_prefix_tokens": self.prefix_tokens,
             "ratelimit": ratelimit_of(headers),
+            "guard_action": self.guard_action,
+            "guard_budget": self.guard_budget,
         }
 
 
@@ -231,6 +256,7 @@ class Emitter:
     def __init__(self, sink: Sink, tags: Tags | None = None) -> None:
         self.sink = sink
         self.tags = tags or Tags()
+        self.guard: Any = None  # the BudgetGuard of instrument(..., guard=...)
         self.emitted = 0
         self.failed = 0
         self._count_lock = threading.Lock()

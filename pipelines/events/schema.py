@@ -41,6 +41,7 @@ EVENT_SCHEMA = pa.schema(
         pa.field("workspace_id", pa.string()),
         pa.field("api_key_id", pa.string()),
         pa.field("model", pa.string()),
+        pa.field("requested_model", pa.string()),
         pa.field("service_tier", pa.string()),
         pa.field("speed", pa.string()),
         pa.field("inference_geo", pa.string()),
@@ -52,6 +53,8 @@ EVENT_SCHEMA = pa.schema(
         pa.field("prompt_prefix_hash", pa.string()),
         pa.field("prompt_prefix_tokens", pa.int64()),
         pa.field("ratelimit", pa.struct([pa.field(n, pa.int64()) for n in RATELIMIT_FIELDS])),
+        pa.field("guard_action", pa.string()),
+        pa.field("guard_budget", pa.string()),
     ]
 )
 

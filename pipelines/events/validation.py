@@ -127,6 +127,7 @@ def _event_columns(table: pa.Table, ts: pa.Array) -> pa.Table:
             "workspace_id": text("workspace_id"),
             "api_key_id": text("api_key_id"),
             "model": table.column("model"),
+            "requested_model": text("requested_model"),
             "service_tier": text("service_tier", "standard"),
             "speed": text("speed", "standard"),
             "inference_geo": text("inference_geo"),
@@ -143,6 +144,8 @@ def _event_columns(table: pa.Table, ts: pa.Array) -> pa.Table:
             "prompt_prefix_hash": text("prompt_prefix_hash"),
             "prompt_prefix_tokens": uint(table.column("prompt_prefix_tokens")),
             "ratelimit": _ratelimit_map(table),
+            "guard_action": text("guard_action"),
+            "guard_budget": text("guard_budget"),
             LINE_COLUMN: table.column(LINE_COLUMN),
         }
     )

@@ -195,3 +195,15 @@ def test_scattered_bad_lines_in_a_large_file_are_isolated_without_losing_good_li
     assert ch.query_rows("SELECT count(), sum(source_position) FROM usage_events FINAL") == [
         (4995, sum(range(1, 5001)) - sum(bad_at))
     ]
+
+
+def test_what_the_budget_guard_did_loads_with_the_event_and_defaults_to_nothing(ch, landing):
+    write_lines(landing / "a.jsonl",
+                event("down", model="claude-sonnet-4-6", requested_model="claude-opus-4-6", guard_action="downgrade",
+                      guard_budget="search-daily"),
+                event("plain"))
+    ingest_landing_zone(ch, landing)
+    assert ch.query_rows("SELECT event_id, model, requested_model, guard_action, guard_budget FROM usage_events "
+                         "FINAL ORDER BY event_id") == [
+        ("down", "claude-sonnet-4-6", "claude-opus-4-6", "downgrade", "search-daily"),
+        ("plain", "claude-haiku-4-5-20251001", "", "", "")]

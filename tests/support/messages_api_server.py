@@ -1,12 +1,19 @@
 """A local Anthropic Messages API on 127.0.0.1 (``POST /v1/messages``), so the real ``anthropic`` SDK runs
 unmodified against it: JSON answers, SSE streams (message_start / content_block_* / message_delta /
 message_stop), cached-token usage, rate-limit headers and 429s. Answers come from a script (then the
-default answer); every request body is recorded."""
+default answer); every request body is recorded.
+
+``POST /v1/messages/count_tokens`` follows the documented contract
+(https://platform.claude.com/docs/en/api/messages/count_tokens): the body is a create request without
+``max_tokens`` (messages, model, system, tools, tool_choice, thinking, ...), the answer ``{"input_tokens": N}``.
+N is scripted (``script_count``), else the stand-in's own count: the whitespace-separated words of the JSON of
+system, tools and messages. Its requests are recorded apart, in ``count_requests``."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +39,20 @@ class Answer:
     request_id: str = "req_test"
     text: str = "Hello there"
     stream_error: str | None = None  # a stream sends this error event (e.g. overloaded_error) after message_start
+    delay_s: float = 0.0  # wait this long before answering (a call in flight)
+
+
+@dataclass(frozen=True)
+class CountAnswer:
+    """One scripted answer of count_tokens: ``input_tokens``, or an error status."""
+
+    input_tokens: int = 0
+    status: int = 200
+
+
+def words_of(body: dict[str, Any]) -> int:
+    """The stand-in's token count of a count_tokens body."""
+    return len(json.dumps([body.get(name) for name in ("system", "tools", "messages")]).split())
 
 
 def rate_limited(**ratelimit: int) -> Answer:
@@ -42,16 +63,22 @@ def rate_limited(**ratelimit: int) -> Answer:
 class FakeMessagesApi:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.count_requests: list[dict[str, Any]] = []
         self._script: deque[Answer] = deque()
+        self._count_script: deque[CountAnswer] = deque()
         self._lock = threading.Lock()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path.split("?")[0] == "/v1/messages/count_tokens":
+                    self._count(body)
+                    return
                 with api._lock:
                     api.requests.append(body)
                     answer = api._script.popleft() if api._script else Answer()
+                time.sleep(answer.delay_s)
                 self.send_response(answer.status)
                 self.send_header("request-id", answer.request_id)
                 for name, value in answer.ratelimit.items():
@@ -65,6 +92,18 @@ class FakeMessagesApi:
                     self._send_stream(body, answer)
                 else:
                     self._send_json(_message(body, answer, answer.usage))
+
+            def _count(self, body: dict[str, Any]) -> None:
+                with api._lock:
+                    api.count_requests.append(body)
+                    answer = api._count_script.popleft() if api._count_script else CountAnswer(words_of(body))
+                self.send_response(answer.status)
+                self.send_header("request-id", "req_count")
+                if answer.status >= 400:
+                    self._send_json({"type": "error", "error": {"type": "rate_limit_error" if answer.status == 429
+                                                                else "api_error", "message": "count failed"}})
+                else:
+                    self._send_json({"input_tokens": answer.input_tokens})
 
             def _send_json(self, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -121,6 +160,10 @@ class FakeMessagesApi:
     def script(self, *answers: Answer) -> None:
         with self._lock:
             self._script.extend(answers)
+
+    def script_count(self, *answers: CountAnswer) -> None:
+        with self._lock:
+            self._count_script.extend(answers)
 
     def close(self) -> None:
         self._server.shutdown()
