@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from allocation_data import HOUR, OCTOBER, admin_usage, cost_report, emptied, priced_database, usage_event, write_config
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, build_schedule_context, materialize
+from dagster_cli import run_dagster
 
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export
 from pipelines.allocation.definitions import allocation_schedule
@@ -98,3 +100,14 @@ def test_the_daily_schedule_reruns_the_previous_month_during_the_first_week():
         scheduled_execution_time=datetime(2026, 11, 20, 6, 30, tzinfo=UTC))))
     assert [r.partition_key for r in early] == ["2026-11-01", "2026-10-01"]
     assert [r.partition_key for r in later] == ["2026-11-01"]
+
+
+def test_the_dagster_cli_allocates_charges_back_and_exports_a_month(tmp_path):
+    config = write_config(tmp_path / "ledger.yaml")
+    completed = run_dagster("job", "execute", "-j", "allocate_month", "--tags",
+                            '{"dagster/partition": "2026-10-01"}', home=tmp_path, LEDGER_CONFIG=str(config),
+                            LEDGER_EXPORT_DIR=str(tmp_path / "exports"))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "RUN_SUCCESS" in completed.stderr
+    manifest = json.loads((tmp_path / "exports" / "chargeback-2026-10.manifest.json").read_text())
+    assert (manifest["rows"], manifest["allocated_cost_usd"]) == (0, "0.00")  # a month without usage: no line

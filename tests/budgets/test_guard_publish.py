@@ -5,10 +5,7 @@ landing zone; how a publication resets drift; and a guard without Redis refusing
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +14,7 @@ import anthropic
 import pytest
 from budget_helpers import allocate, budget, emptied, utc, write_config
 from dagster import build_sensor_context
+from dagster_cli import run_dagster
 from guard_helpers import events_in, frozen, now_utc
 from messages_api_server import FakeMessagesApi
 
@@ -45,7 +43,6 @@ from pipelines.emitter.guard_state import (
 from pipelines.events.landing_zone_resource import LandingZone
 from pipelines.ledger_config import LedgerConfig
 from pipelines.pricing.assets import load_prices
-from pipelines.settings import PROJECT_ROOT
 from pipelines.storage.clickhouse import ClickHouseResource
 
 NOW = "2026-11-20 12:30"
@@ -281,15 +278,9 @@ def test_published_documents_are_replaced_whole(tmp_path):
 
 def test_the_dagster_cli_runs_the_publishing_sensor_of_the_project_definitions(tmp_path, monkeypatch, redis_server):
     config = write_config(tmp_path / "ledger.yaml", monkeypatch, budget("search-daily", period="day", policy="block"))
-    environment = {**os.environ, "LEDGER_CONFIG": str(config), "LEDGER_HOME": str(tmp_path / "ledger"),
-                   "LEDGER_EVENTS_DIR": str(tmp_path / "events"), "LEDGER_REDIS_URL": redis_server.url,
-                   "DAGSTER_HOME": str(tmp_path)}
-    environment.pop("CLICKHOUSE_DSN", None)
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "sensor", "preview", "budget_guard_publish",
-         "-m", "pipelines.definitions"], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
-        timeout=300)
+    completed = run_dagster("sensor", "preview", "budget_guard_publish", home=tmp_path / "dagster",
+                            LEDGER_CONFIG=str(config), LEDGER_EVENTS_DIR=str(tmp_path / "events"),
+                            LEDGER_REDIS_URL=redis_server.url)
     assert completed.returncode == 0, completed.stderr[-3000:]
     # A fresh database: no price loaded yet (the model_prices asset has not run), so no model is priced.
     assert ("skipping: published 1 guarded budgets (1 current periods), prices of 0 models to files and redis"

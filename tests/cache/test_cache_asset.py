@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cache_data import every, open_priced_database, send
 from dagster import DagsterInstance, materialize
+from dagster_cli import run_dagster
 
 from pipelines.cache.assets import cache_opportunities
 from pipelines.ledger_config import LedgerConfig
@@ -35,3 +36,10 @@ def test_the_asset_runs_on_an_empty_database(tmp_path, monkeypatch):
     metadata = result.asset_materializations_for_node("cache_opportunities")[0].metadata
     assert (metadata["window"].value, metadata["opportunities"].value) == ("no usage events", 0)
     assert metadata["top_opportunities"].value == "no opportunities"
+
+
+def test_the_dagster_cli_runs_the_cache_analysis_job_of_the_project_definitions(tmp_path):
+    completed = run_dagster("job", "execute", "-j", "cache_analysis", home=tmp_path,
+                            LEDGER_CONFIG=str(tmp_path / "absent.yaml"))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "RUN_SUCCESS" in completed.stderr

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
+from dagster_cli import run_dagster
 from event_lines import event, write_lines
 
 from pipelines.events.assets import usage_events
@@ -66,20 +64,9 @@ def test_the_sensor_requests_a_run_only_when_a_file_appears_or_grows(landing):
 
 def test_the_dagster_cli_materialises_usage_events_from_the_project_definitions(tmp_path, landing):
     write_lines(landing / "a.jsonl", event("e1"), event("e2"))
-    home = tmp_path / "ledger"
-    environment = {
-        **os.environ,
-        "LEDGER_HOME": str(home),
-        "LEDGER_EVENTS_DIR": str(landing),
-        "DAGSTER_HOME": str(tmp_path / "dagster"),
-    }
-    environment.pop("CLICKHOUSE_DSN", None)
-    (tmp_path / "dagster").mkdir()
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
-         "-m", "pipelines.definitions", "--select", "usage_events"],
-        cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=300,
-    )
+    completed = run_dagster("asset", "materialize", "--select", "usage_events", home=tmp_path / "dagster",
+                            LEDGER_EVENTS_DIR=str(landing))
+    home = tmp_path / "dagster" / "ledger"
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr
     assert ClickHouseResource(ledger_home=str(home)).query_rows("SELECT count() FROM usage_events FINAL") == [(2,)]

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from dagster_cli import run_dagster
 
 from pipelines.pricing.assets import load_prices, price_rows
 from pipelines.pricing.config import PriceOverride
@@ -97,3 +98,13 @@ def test_a_schedule_without_a_base_row_is_refused_with_the_schedule_named():
                               cache_read=Decimal(1), output=Decimal(1))
     with pytest.raises(ValueError, match=r"needs a base row .*claude-opus-9 from 2026-12-01"):
         price_rows([long_only])
+
+
+def test_the_dagster_cli_loads_the_prices_and_builds_the_lookup(tmp_path):
+    completed = run_dagster("asset", "materialize", "--select", "model_prices,unit_prices", home=tmp_path,
+                            LEDGER_CONFIG=str(tmp_path / "absent.yaml"))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "RUN_SUCCESS" in completed.stderr
+    lookup = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
+    assert usd_per_mtok(lookup, "claude-opus-4-6", "200k-1M", "standard", "standard", "global", "input",
+                        date(2026, 2, 10)) == Decimal(10)

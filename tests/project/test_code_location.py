@@ -3,21 +3,18 @@ and the code location names it in one line when it loads."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from allocation_data import CONFIG, HOUR, OCTOBER, admin_usage, cost_report, priced_database, usage_event
 from dagster import DagsterInstance, materialize
+from dagster_cli import run_dagster
 
 from pipelines.alerts.clock import Clock
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export
 from pipelines.budgets.assets import budget_status, spend_hourly
 from pipelines.ledger_config import LedgerConfig
-from pipelines.settings import PROJECT_ROOT
 
 BAD_BUDGET = {"id": "b1", "scope": "team", "target": "search", "period": "day", "amount_usd": 0,
               "slack_channel": "#search"}
@@ -56,13 +53,7 @@ def test_a_bad_budget_leaves_allocation_chargeback_and_export_runnable(tmp_path,
 def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_path, bad_budget_config):
     config = bad_budget_config.read_text().replace("owners:", "owner:")  # a misspelt section
     bad_budget_config.write_text(config)
-    environment = {**os.environ, "LEDGER_CONFIG": str(bad_budget_config), "LEDGER_HOME": str(tmp_path / "ledger"),
-                   "DAGSTER_HOME": str(tmp_path)}
-    environment.pop("CLICKHOUSE_DSN", None)
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "pipelines.definitions"],
-        cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    completed = run_dagster("definitions", "validate", home=tmp_path / "dagster", LEDGER_CONFIG=str(bad_budget_config))
     assert completed.returncode == 0, completed.stderr[-3000:]
     problems = [line for line in (completed.stdout + completed.stderr).splitlines() if "LEDGER_CONFIG:" in line]
     assert len(problems) == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dagster import materialize
+from dagster_cli import run_dagster
 from event_lines import event, write_lines
 
 from pipelines.events.ingest import ingest_landing_zone
@@ -126,3 +127,16 @@ def test_the_asset_stores_the_health_and_shows_the_worst_cells(ch: ClickHouseRes
     table = metadata["worst_cells"].value
     assert table.splitlines()[2].startswith(f"| 2026-10-05 10:00 | {HAIKU} | apikey_1 | 5 | 20.0% | 0.0% | 25.0% |")
     assert "rate_limit_error 1" in table
+
+
+def test_the_dagster_cli_refreshes_rate_limit_health_from_the_landing_zone(tmp_path):
+    landing = tmp_path / "events"
+    landing.mkdir()
+    write_lines(landing / "a.jsonl", event("e1", ts="2026-10-05T10:00:00Z"),
+                event("e2", ts="2026-10-05T10:01:00Z", status=429, error_type="rate_limit_error"))
+    completed = run_dagster("asset", "materialize", "--select", "usage_events,rate_limit_health", home=tmp_path,
+                            LEDGER_EVENTS_DIR=str(landing))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    health = ClickHouseResource(ledger_home=str(tmp_path / "ledger")).query_rows(
+        "SELECT requests, rate_limited FROM rate_limit_health_hourly FINAL")
+    assert health == [(2, 1)]
