@@ -16,8 +16,9 @@ from pipelines import settings
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
-from pipelines.allocation.config import AttributionConfig
-from pipelines.allocation.export import export_chargeback
+from pipelines.allocation.config import AttributionConfig, FocusConfig
+from pipelines.allocation.export import export_chargeback, latest_version
+from pipelines.allocation.focus import FOCUS_VERSION, export_focus
 from pipelines.allocation.months import is_closed, parse_month
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
@@ -135,4 +136,36 @@ def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseReso
         "unpriced_lines": result.manifest["unpriced_lines"],
         "sha256": MetadataValue.md(markdown_table(["file", "sha256"],
                                                   [(name, f["sha256"]) for name, f in sorted(files.items())])),
+    })
+
+
+@asset(
+    group_name="allocation",
+    kinds={"csv", "parquet"},
+    partitions_def=monthly_partitions,
+    deps=[AssetKey("chargeback_export")],
+    description="$LEDGER_EXPORT_DIR/focus-YYYY-MM.csv and .parquet: the month as a FOCUS 1.3 Cost and Usage "
+    "dataset (one row per charge: team line x workspace, token type, tier, band, geo, speed), with the spec's "
+    "metadata. BilledCost sums to the chargeback to the cent; a chargeback correction gets a FOCUS correction "
+    "(ChargeClass = Correction rows). Columns in docs/finance.md.",
+)
+def focus_export(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
+                 ) -> MaterializeResult:
+    month = parse_month(context.partition_key)
+    account = ledger_config.section(FocusConfig).focus
+    directory = settings.export_dir()
+    latest = latest_version(directory, month)
+    version = latest[0] if latest else 1
+    result = export_focus(clickhouse, month, directory, version,
+                          (account.billing_account_id, account.billing_account_name))
+    context.log.info("exported %d FOCUS rows (%s USD) to %s", result.rows, _usd(result.billed_cost_usd),
+                     result.csv_path.parent)
+    return MaterializeResult(metadata={
+        "csv": MetadataValue.path(str(result.csv_path)),
+        "parquet": MetadataValue.path(str(result.parquet_path)),
+        "metadata": MetadataValue.path(str(result.metadata_path)),
+        "rows": result.rows,
+        "billed_cost_usd": _usd(result.billed_cost_usd),
+        "version": version,
+        "focus_version": FOCUS_VERSION,
     })

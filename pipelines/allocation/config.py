@@ -83,3 +83,17 @@ class AttributionConfig(ConfigSection):
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+
+class FocusAccount(Strict):
+    """The billing account FOCUS rows name (BillingAccountId is mandatory in FOCUS): the Anthropic organisation
+    that receives the invoice, as finance knows it."""
+
+    billing_account_id: str = Field(default="anthropic-organization", min_length=1)
+    billing_account_name: str | None = None
+
+
+class FocusConfig(ConfigSection):
+    """The ``focus:`` section: the account of the FOCUS 1.3 export (docs/finance.md "FOCUS export")."""
+
+    focus: FocusAccount = Field(default_factory=FocusAccount)

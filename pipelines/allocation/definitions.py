@@ -21,7 +21,7 @@ from dagster import (
 from pipelines.admin_api.config import AdminApiConfig
 from pipelines.alerts.clock import Clock
 from pipelines.allocation.allocate import restated_months
-from pipelines.allocation.assets import allocation, chargeback, chargeback_export
+from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
 from pipelines.allocation.months import month_start, previous_month
 from pipelines.ledger_config import LedgerConfig
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -29,8 +29,8 @@ from pipelines.storage.clickhouse import ClickHouseResource
 RECHECK_PREVIOUS_MONTH_DAYS = 7  # cost reports of a month's last days still arrive in the next month's first week
 
 allocate_month = define_asset_job(
-    "allocate_month", selection=[allocation, chargeback, chargeback_export],
-    description="Showback, chargeback and export of one month.",
+    "allocate_month", selection=[allocation, chargeback, chargeback_export, focus_export],
+    description="Showback, chargeback and exports (ledger columns and FOCUS 1.3) of one month.",
 )
 
 
@@ -60,5 +60,5 @@ def restatement_sensor(context: SensorEvaluationContext, clickhouse: ClickHouseR
                        partition_key=month.isoformat(), tags={"reason": "restated"}) for month in months]
 
 
-defs = Definitions(assets=[allocation, chargeback, chargeback_export], jobs=[allocate_month],
+defs = Definitions(assets=[allocation, chargeback, chargeback_export, focus_export], jobs=[allocate_month],
                    schedules=[allocation_schedule], sensors=[restatement_sensor])

@@ -90,7 +90,7 @@ def _parquet_bytes(rows: list[list[object]]) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
@@ -182,9 +182,9 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
     manifest["files"] = {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                          for name, data in files.items()}
     for name, data in files.items():
-        _write_atomically(directory / name, data)
+        write_atomically(directory / name, data)
     manifest_path = directory / _name(month, version, ".manifest.json")
-    _write_atomically(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    write_atomically(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return ExportResult(directory / _name(month, version, ".csv"), directory / _name(month, version, ".parquet"),
                         manifest_path, len(rows), allocated, list_cost, provisional, manifest, version,
                         corrections_path)

@@ -10,7 +10,7 @@ from allocation_data import HOUR, OCTOBER, admin_usage, cost_report, emptied, pr
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, build_schedule_context, materialize
 from dagster_cli import run_dagster
 
-from pipelines.allocation.assets import allocation, chargeback, chargeback_export
+from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
 from pipelines.allocation.definitions import allocation_schedule
 from pipelines.ledger_config import LedgerConfig
 
@@ -31,7 +31,7 @@ def env(database, tmp_path, monkeypatch):
 
 
 def run(ch, raise_on_error: bool = True):
-    return materialize([allocation, chargeback, chargeback_export], partition_key=PARTITION,
+    return materialize([allocation, chargeback, chargeback_export, focus_export], partition_key=PARTITION,
                        resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
                        instance=DagsterInstance.ephemeral(),
                        raise_on_error=raise_on_error)
@@ -53,6 +53,10 @@ def test_a_month_runs_from_usage_to_export_with_all_checks_passing(env, tmp_path
     assert (tmp_path / "exports" / "chargeback-2026-10.csv").read_text().splitlines()[1] == (
         "2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,1000,0,0,0,100,0,0.00,0.00,"
         "0.000000,false,tokens,cost_report")
+    focus = result.asset_materializations_for_node("focus_export")[0].metadata
+    # 0.0015 USD is 0.00 to the cent: the FOCUS rows carry the chargeback's cents
+    assert (focus["rows"].value, focus["billed_cost_usd"].value, focus["focus_version"].value) == (2, "0.00", "1.3")
+    assert (tmp_path / "exports" / "focus-2026-10.parquet").exists()
 
 
 def test_an_unknown_model_fails_the_check_with_its_volumes_and_blocks_the_export(env, tmp_path):
