@@ -22,11 +22,13 @@ from pipelines.allocation.months import is_closed, parse_month
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.partitions import partitions_start
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01-01", end_offset=1)
+# From the month of the earliest day with data (or LEDGER_PARTITIONS_START), to the current month.
+monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{partitions_start():%Y-%m-01}", end_offset=1)
 
 
 def _usd(amount: Decimal) -> str:
