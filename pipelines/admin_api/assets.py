@@ -1,8 +1,9 @@
 """Dagster side of the Admin API collector: partitioned usage and cost assets and the dimension assets.
 
 Partitions start on the earliest day with data, or ``LEDGER_PARTITIONS_START`` (``pipelines.storage.partitions``;
-the allocation's monthly partitions start with that day's month). Every asset uses a single-run backfill policy: a backfill of any range, e.g. a
-month of hours, is one run that fetches the range with pagination and replaces it in one go.
+the allocation's monthly partitions start with that day's month). Every asset uses a single-run backfill policy:
+a backfill of any range, e.g. a month of hours, is one run that fetches the range with pagination and replaces it
+in one go.
 """
 
 import warnings

@@ -41,7 +41,7 @@ def _usd(amount: Decimal) -> str:
     partitions_def=monthly_partitions,
     deps=[AssetKey("usage_events"), AssetKey("model_prices"), AssetKey("admin_usage_hourly"),
           AssetKey("admin_cost_daily")],
-    check_specs=check_specs("allocation"),
+    check_specs=check_specs("allocation", monthly_partitions),
     description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "
     "env by the events, residual to owners or 'unattributed', trued up to the cost report. The month is replaced "
     "whole; the current month is provisional.",

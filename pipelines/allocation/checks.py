@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue, PartitionsDefinition
 
 from pipelines.allocation.config import Reconciliation
 from pipelines.allocation.rounding import CENT
@@ -22,17 +22,25 @@ UNKNOWN_MODELS = "no_unknown_models"
 SHOWN = 20  # rows listed in a check's Markdown table
 
 
-def check_specs(asset: str) -> list[AssetCheckSpec]:
+NAMED = 3  # workspace-days a check's description names
+
+
+def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetCheckSpec]:
+    """The checks of a monthly asset, partitioned like it: the UI shows each month's result, not the last run's."""
+    def spec(name: str, description: str, blocking: bool = False) -> AssetCheckSpec:
+        return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=partitions_def,
+                              description=description)
+
     return [
-        AssetCheckSpec(SUMS_TO_AUTHORITY, asset=asset, blocking=True, description="Per day and workspace, allocated "
-                       "cost equals the cost report to the cent (list price where no report yet), and tokens equal "
-                       "the Admin API's. Blocking: a month that does not add up is not charged back or exported."),
-        AssetCheckSpec(COVERAGE, asset=asset, description="Share of Admin API tokens explained by application events, "
-                       "per day and workspace, is at least reconciliation.coverage_warn_below."),
-        AssetCheckSpec(OVERCOUNT, asset=asset, description="Event tokens beyond the Admin API's, as a share of event "
-                       "tokens, stay within reconciliation.overcount_warn_above."),
-        AssetCheckSpec(UNKNOWN_MODELS, asset=asset, blocking=True, description="Every model in the Admin API usage "
-                       "has a list price; an unknown model is never priced as some default."),
+        spec(SUMS_TO_AUTHORITY, "Per day and workspace, allocated cost equals the cost report to the cent (list "
+             "price where no report yet), and tokens equal the Admin API's. Blocking: a month that does not add up "
+             "is not charged back or exported.", blocking=True),
+        spec(COVERAGE, "Share of Admin API tokens explained by application events, per day and workspace, is at "
+             "least reconciliation.coverage_warn_below."),
+        spec(OVERCOUNT, "Event tokens beyond the Admin API's, as a share of event tokens, stay within "
+             "reconciliation.overcount_warn_above."),
+        spec(UNKNOWN_MODELS, "Every model in the Admin API usage has a list price; an unknown model is never priced "
+             "as some default.", blocking=True),
     ]
 
 
@@ -70,6 +78,20 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def coverage_advice(low: list[tuple], threshold: float) -> str | None:
+    """What the coverage warning says: the worst workspace-days by name, and what to do about them."""
+    if not low:
+        return None
+    worst = sorted(low, key=lambda row: (row[3] / row[2], row[0], row[1]))
+    named = ", ".join(f"{workspace} on {day:%Y-%m-%d} ({coverage})" for day, workspace, _a, _x, coverage in
+                      worst[:NAMED])
+    more = f" and {len(low) - NAMED} more" if len(low) > NAMED else ""
+    return (f"Events explain less than {threshold:.0%} of the Admin API's tokens for {named}{more}. Usually a "
+            "service in that workspace emits no usage events: instrument it (pipelines.emitter, docs/emitter.md), or "
+            "name the owner of its API key or workspace under owners: in LEDGER_CONFIG so the residual is charged to "
+            "them; to accept the gap, lower reconciliation.coverage_warn_below.")
+
+
 def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation) -> list[AssetCheckResult]:
     rows = ch.query_rows(sql("allocation_reconciliation_of_month_rows"), {"month": month})
     low = [(day, workspace or "(default)", authority, explained, f"{_ratio(explained, authority):.2%}")
@@ -87,6 +109,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
             check_name=COVERAGE,
             passed=not low,
             severity=AssetCheckSeverity.WARN,
+            description=coverage_advice(low, limits.coverage_warn_below),
             metadata={
                 "coverage": _ratio(explained, authority),
                 "threshold": limits.coverage_warn_below,

@@ -72,6 +72,18 @@ def test_low_event_coverage_warns(env):
     coverage = checks(run(env))["event_coverage_above_threshold"]
     assert (coverage.passed, coverage.severity) == (False, AssetCheckSeverity.WARN)
     assert coverage.metadata["coverage"].value == pytest.approx(0.7)
+    assert coverage.description.startswith(
+        "Events explain less than 80% of the Admin API's tokens for ws1 on 2026-10-05 (70.00%). Usually a service in "
+        "that workspace emits no usage events: instrument it")
+    assert "lower reconciliation.coverage_warn_below" in coverage.description
+
+
+def test_each_check_result_belongs_to_the_month_it_checked(env):
+    """The UI then shows the result of the month finance signs, not of whichever month ran last."""
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=1000)
+    evaluations = run(env).get_asset_check_evaluations()
+    assert {evaluation.partition for evaluation in evaluations} == {PARTITION}
 
 
 def test_event_over_count_above_two_percent_warns(env):

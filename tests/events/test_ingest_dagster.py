@@ -72,11 +72,12 @@ def test_the_first_tick_starts_no_run_for_files_an_earlier_ingest_read_whole(ch,
     write_lines(landing / "b.jsonl", event("e2"))
     assert materialize([usage_events], resources={"clickhouse": ch, "landing_zone": zone}).success
     with DagsterInstance.ephemeral() as instance:
-        first = build_sensor_context(instance=instance, cursor=None, resources={"landing_zone": zone, "clickhouse": ch})
+        resources = {"landing_zone": zone, "clickhouse": ch}
+        first = build_sensor_context(instance=instance, cursor=None, resources=resources)
         assert isinstance(landing_zone_sensor(first), SkipReason)
         with open(landing / "b.jsonl", "a") as handle:  # b grows after the ingest: that is new
             handle.write(line(event("e3")))
-        second = build_sensor_context(instance=instance, cursor=None, resources={"landing_zone": zone, "clickhouse": ch})
+        second = build_sensor_context(instance=instance, cursor=None, resources=resources)
         request = landing_zone_sensor(second)
         assert isinstance(request, RunRequest)
         assert request.tags["changed_files"] == "1"
