@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue, PartitionsDefinition
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    PartitionsDefinition,
+    PreviewWarning,
+)
 
 from pipelines.allocation.config import Reconciliation
 from pipelines.allocation.rounding import CENT
@@ -28,8 +36,10 @@ NAMED = 3  # workspace-days a check's description names
 def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetCheckSpec]:
     """The checks of a monthly asset, partitioned like it: the UI shows each month's result, not the last run's."""
     def spec(name: str, description: str, blocking: bool = False) -> AssetCheckSpec:
-        return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=partitions_def,
-                              description=description)
+        with warnings.catch_warnings():  # partitioned checks are flagged "preview": noise here
+            warnings.simplefilter("ignore", PreviewWarning)
+            return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=partitions_def,
+                                  description=description)
 
     return [
         spec(SUMS_TO_AUTHORITY, "Per day and workspace, allocated cost equals the cost report to the cent (list "

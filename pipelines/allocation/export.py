@@ -37,6 +37,11 @@ PARQUET_SCHEMA = pa.schema(
 )
 
 
+def statement_name(month: date) -> str:
+    """The month's statement beside its export (written by pipelines.reports: monthly_statement, ledger report)."""
+    return f"statement-{month:%Y-%m}.html"
+
+
 @dataclass(frozen=True)
 class ExportResult:
     csv_path: Path
