@@ -91,10 +91,11 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
             client.insert("budget_status", [_status_row(s, now) for s in statuses], column_names=STATUS_COLUMNS)
     context.log.info("%d budget periods evaluated", len(statuses))
     table = markdown_table(
-        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected"],
+        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "period end"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
-          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})") for s in statuses],
+          f"projected {usd(s.projected_usd)} ({percent(s.projected_percent)})" if s.is_current else "final")
+         for s in statuses],
     )
     return MaterializeResult(metadata={
         "budgets": len({s.budget.id for s in statuses}),

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    define_asset_job,
+)
 
 from pipelines.reports.assets import monthly_statement
+
+publish_statement = define_asset_job("publish_statement", selection=[monthly_statement],
+                                     description="The statement of one month (after its chargeback export).")
 
 statement_automation = AutomationConditionSensorDefinition(
     "statement_automation",
@@ -14,4 +23,4 @@ statement_automation = AutomationConditionSensorDefinition(
     description="Rewrites a month's statement after its chargeback export was rewritten.",
 )
 
-defs = Definitions(assets=[monthly_statement], sensors=[statement_automation])
+defs = Definitions(assets=[monthly_statement], jobs=[publish_statement], sensors=[statement_automation])
