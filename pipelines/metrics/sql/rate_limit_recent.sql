@@ -3,8 +3,8 @@
 SELECT
     model,
     api_key_id,
-    sum(requests)                                                   AS requests,
-    if(sum(requests) > 0, sum(rate_limited) / sum(requests), 0)     AS rate_limited_share,
+    sum(requests)                                                   AS calls,
+    if(calls > 0, sum(rate_limited) / calls, 0)                     AS rate_limited_share,
     min(requests_headroom_min)                                      AS requests_headroom,
     min(tokens_headroom_min)                                        AS tokens_headroom
 FROM rate_limit_health_hourly FINAL
