@@ -3,6 +3,7 @@ docs use relative dates ("last month", "last week") that always have data, never
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -43,3 +44,28 @@ def test_no_example_hard_codes_a_month():
 def test_each_doc_query_runs_on_the_demo_data_and_finds_rows(demo: DemoRun, name, query):
     result = run_query(ClickHouseResource(ledger_home=str(demo.home)), query)
     assert result.rows, f"{name} returned no rows"
+
+
+DASHBOARD = PROJECT_ROOT / "docs" / "monitoring" / "grafana-finance-dashboard.json"
+# The Grafana ClickHouse data source's macros, as it expands them for the dashboard's default range (60 days).
+MACROS = {r"\$__dateFilter\((\w+)\)": r"\1 >= today() - 60 AND \1 <= today()"}
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [(panel["title"], target["rawSql"]) for panel in panels for target in panel["targets"]]
+
+
+def test_the_grafana_dashboard_reads_only_the_finance_views():
+    views = {"finance_daily_spend", "finance_monthly_chargeback", "finance_unit_cost_by_feature", "finance_model_mix",
+             "finance_reconciliation_daily"}
+    read = {name for _, query in dashboard_queries() for name in re.findall(r"FROM (\w+)", query)}
+    assert read <= views
+    assert len(dashboard_queries()) == 6
+
+
+@pytest.mark.parametrize(("title", "query"), dashboard_queries(), ids=[t for t, _ in dashboard_queries()])
+def test_each_grafana_panel_query_runs_on_the_demo_data(demo: DemoRun, title, query):
+    for macro, expansion in MACROS.items():
+        query = re.sub(macro, expansion, query)
+    assert run_query(ClickHouseResource(ledger_home=str(demo.home)), query).rows, title
