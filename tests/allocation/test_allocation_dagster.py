@@ -110,3 +110,23 @@ def test_the_daily_schedule_reruns_the_previous_month_during_the_first_week():
         scheduled_execution_time=datetime(2026, 11, 20, 6, 30, tzinfo=UTC))))
     assert [r.partition_key for r in early] == ["2026-11-01", "2026-10-01"]
     assert [r.partition_key for r in later] == ["2026-11-01"]
+
+
+def test_chargeback_metadata_draws_each_team_as_a_bar_and_formats_the_numbers(env):
+    admin_usage(env, output=200_000)  # Haiku 4.5 output at $5 per million: $1.00
+    usage_event(env, "e1", "search", "query-rewrite", output=150_000)
+    usage_event(env, "e2", "data", "etl", output=50_000)
+    cost_report(env, OCTOBER.replace(day=5), "ws1", "1.00")
+    result = run(env)
+    meta = result.asset_materializations_for_node("chargeback")[0].metadata
+    # search $0.75 is the longest bar (24 blocks); data $0.25 is a third of it (8 blocks).
+    assert meta["by_team_chart"].value.splitlines() == [
+        "| team | allocated USD | share |  |",
+        "|---|---|---|---|",
+        "| search | 0.75 | 75.0% | " + "█" * 24 + " |",
+        "| data | 0.25 | 25.0% | " + "█" * 8 + " |",
+    ]
+    allocation_meta = result.asset_materializations_for_node("allocation")[0].metadata
+    assert allocation_meta["tokens"].value == "200,000"
+    export = result.asset_materializations_for_node("chargeback_export")[0].metadata
+    assert export["statement"].value.endswith("statement-2026-10.html")
