@@ -139,3 +139,18 @@ def test_a_month_without_chargeback_is_one_line_saying_what_to_run(october):
         "Error: no chargeback for 2026-09 yet: run the allocate_month job for partition 2026-09-01 (Dagster UI, or "
         "`dagster job launch -m pipelines.definitions -j allocate_month --tags '{\"dagster/partition\": "
         "\"2026-09-01\"}'`)"]
+
+
+def test_the_dagster_cli_materialises_the_statement_of_a_month(october, tmp_path):
+    _ch, home, path = october
+    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(path), "DAGSTER_HOME": str(tmp_path),
+           "LEDGER_EXPORT_DIR": str(home / "dagster-exports")}
+    env.pop("CLICKHOUSE_DSN", None)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run([str(LEDGER.parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
+                           "--select", "monthly_statement", "--partition", "2026-10-01"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr
+    page = (home / "dagster-exports" / "statement-2026-10.html").read_text()
+    assert "<h1>Claude API statement — October 2026</h1>" in page
