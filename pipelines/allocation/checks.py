@@ -54,6 +54,12 @@ def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetC
     ]
 
 
+def _shown(rows: list, headers: list[str], order: str) -> str:
+    """A check's Markdown table of at most SHOWN rows, saying how many it leaves out."""
+    table = markdown_table(headers, rows[:SHOWN])
+    return table if len(rows) <= SHOWN else f"{table}\n\n{SHOWN} of {len(rows)} shown ({order})."
+
+
 def _cents(amount: Decimal | None) -> Decimal | None:
     return None if amount is None else Decimal(amount).quantize(CENT, ROUND_HALF_UP)
 
@@ -76,9 +82,8 @@ def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
             "cost_mismatches": len(bad_cost),
             "token_mismatches": len(bad_tokens),
             "mismatches": MetadataValue.md(
-                markdown_table(["day", "workspace", "cost report", "allocated", "list"], bad_cost[:SHOWN])
-                + "\n\n" + markdown_table(["day", "workspace", "token type", "Admin API", "allocated"],
-                                          bad_tokens[:SHOWN])
+                _shown(bad_cost, ["day", "workspace", "cost report", "allocated", "list"], "by day")
+                + "\n\n" + _shown(bad_tokens, ["day", "workspace", "token type", "Admin API", "allocated"], "by day")
                 if bad_cost or bad_tokens else "none"),
         },
     )
@@ -127,7 +132,8 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
                 "explained_tokens": explained,
                 "days_x_workspaces_below": len(low),
                 "below_threshold": MetadataValue.md(
-                    markdown_table(["day", "workspace", "Admin API tokens", "explained", "coverage"], low[:SHOWN])
+                    _shown(sorted(low, key=lambda r: (r[3] / r[2], r[0], r[1])),
+                           ["day", "workspace", "Admin API tokens", "explained", "coverage"], "lowest coverage first")
                     if low else "none"),
             },
         ),
@@ -142,7 +148,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
                 "overcount_tokens": overcount,
                 "pending_event_tokens": pending,
                 "worst": MetadataValue.md(
-                    markdown_table(["day", "workspace", "event tokens", "over-count", "rate"], worst[:SHOWN])
+                    _shown(worst, ["day", "workspace", "event tokens", "over-count", "rate"], "largest first")
                     if worst else "none"),
             },
         ),

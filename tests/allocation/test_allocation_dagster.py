@@ -130,3 +130,13 @@ def test_chargeback_metadata_draws_each_team_as_a_bar_and_formats_the_numbers(en
     assert allocation_meta["tokens"].value == "200,000"
     export = result.asset_materializations_for_node("chargeback_export")[0].metadata
     assert export["statement"].value.endswith("statement-2026-10.html")
+
+
+def test_a_check_table_says_how_many_rows_it_leaves_out(env):
+    for n in range(21):  # 21 workspace-days without any event: coverage 0 % each
+        admin_usage(env, workspace=f"ws{n:02}", input=1000)
+    coverage = checks(run(env))["event_coverage_above_threshold"]
+    table = coverage.metadata["below_threshold"].value
+    assert table.endswith("\n\n20 of 21 shown (lowest coverage first).")
+    assert table.count("| 2026-10-05 |") == 20
+    assert coverage.metadata["days_x_workspaces_below"].value == 21

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ class Chromium:
         self.process: subprocess.Popen | None = None
         self.socket: ClientConnection | None = None
         self.ids = itertools.count(1)
+        self.stack = ExitStack()
 
     def __enter__(self) -> Chromium:
         binary = chromium_binary()
@@ -93,12 +95,12 @@ class Chromium:
                 raise RuntimeError("chromium did not open its DevTools port")
             time.sleep(0.1)
         port, path = port_file.read_text().splitlines()[:2]
-        self.socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=START_TIMEOUT_S)
+        self.socket = self.stack.enter_context(
+            connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=START_TIMEOUT_S))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.socket is not None:
-            self.socket.close()
+        self.stack.close()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
