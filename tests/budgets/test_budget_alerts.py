@@ -167,6 +167,8 @@ def test_late_spend_for_the_month_that_just_ended_still_alerts_for_that_month(ch
         "Budget search-monthly at 51.0 % (crossed 50 %) for 2026-11 (team search): $510.00 of $1,000.00 spent; "
         "final (the period has ended).",
     ]
+    fields = [f["text"] for f in slack.delivered[0]["blocks"][1]["fields"]]
+    assert fields[-1] == "*Period end*\n$510.00 (final)"  # no projection for a period that has ended
 
 
 def test_the_forecast_warning_is_sent_once_when_the_projection_passes_100_percent_first(ch, slack, ticks):
