@@ -1,25 +1,25 @@
-"""The cache step of ``make demo``: run the cache analysis and print the top 3 opportunities."""
+"""The cache step of ``make demo``: run the cache analysis and print what it found in two lines."""
 
 from __future__ import annotations
 
 from dagster import DagsterInstance
 
 from pipelines.cache.analysis import top_opportunities
-from pipelines.cache.assets import opportunity_table
 from pipelines.definitions import defs
 from pipelines.storage.clickhouse import ClickHouseResource
 
+LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+
 
 def run_cache_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
-    print("\n== prompt caching: opportunities and waste (docs/cache.md)")
-    result = defs.resolve_job_def("cache_analysis").execute_in_process(instance=instance)
-    assert result.success, "the cache analysis run failed; see the log above"
+    result = defs.resolve_job_def("cache_analysis").execute_in_process(instance=instance, run_config=LOG_LEVEL)
+    assert result.success, "the cache analysis run failed; see the log file"
     meta = {k: v.value for k, v in result.asset_materializations_for_node("cache_opportunities")[0].metadata.items()}
-    print(f"window {meta['window']}: {meta['opportunities']} opportunities, estimated "
-          f"{meta['estimated_monthly_saving_usd']} a month; {meta['uncached_prefixes']} prefixes sent uncached, "
-          f"{meta['prefixes_below_minimum']} of them below their model's minimum cacheable length (ignored)")
-    print(f"realised savings: {meta['realised_savings_usd_events']} (events), "
-          f"{meta['realised_savings_usd_admin_api']} (Admin API); wasted cache writes: "
-          f"{meta['wasted_write_tokens']:,} tokens, {meta['wasted_premium_usd']} above the input price")
-    top = top_opportunities(ch, 3)
-    print(opportunity_table(top) if top else "no opportunities")
+    print(f"caching     realised savings {meta['realised_savings_usd_events']}; missed: "
+          f"{meta['wasted_premium_usd']} on cache writes never read, {meta['estimated_monthly_saving_usd']} a month "
+          f"in {meta['opportunities']} prefixes sent uncached (docs/cache.md)")
+    top = top_opportunities(ch, 1)
+    if top:
+        best = top[0]
+        print(f"            best: {best.team}/{best.feature} on {best.model}, a {best.recommended_ttl} cache "
+              f"saves ${best.monthly_saving_usd:,.2f} a month (cache_opportunities_ranked has all)")

@@ -1,17 +1,20 @@
 """``make demo``: the whole pipeline, end to end, on the embedded database with the demo organisation.
 
-No server, no key, no network. Runs go through the Dagster instance in ``DAGSTER_HOME``, so
-``make dev`` afterwards shows them, with their metadata and lineage, in the UI.
+No server, no key, no network. Runs go through the Dagster instance in ``DAGSTER_HOME``, so ``make dev``
+afterwards shows them, with their metadata and lineage, in the UI. The terminal gets a one-screen summary; the
+runs' logs (every level) go to ``$LEDGER_HOME/logs/demo.log``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from datetime import timedelta
 
 from dagster import DagsterInstance
 
 from demo.admin_api import run_admin_api_demo
-from demo.allocation import run_allocation_demo
+from demo.allocation import run_allocation_demo, run_statement_demo
 from demo.budgets import run_budget_demo
 from demo.cache import run_cache_demo
 from demo.events import demo_window, write_demo_events
@@ -19,49 +22,66 @@ from demo.reliability import run_rate_limit_health_demo
 from pipelines import settings
 from pipelines.definitions import defs
 from pipelines.events.landing_zone import landing_files
-from pipelines.metadata import markdown_table
-from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.clickhouse import ClickHouseConnectionError, ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
+LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}  # into the log file, not the terminal
 
 
-def _section(title: str) -> None:
-    print(f"\n== {title}")
-
-
-def ingest_events(instance: DagsterInstance) -> None:
+def ingest_events(instance: DagsterInstance) -> str:
     events_dir = settings.events_dir()
+    written = ""
     if not landing_files(events_dir):
         start, end = demo_window()
         count = write_demo_events(events_dir, start, end, gzip_before=(end - timedelta(days=7)).date())
-        print(f"wrote {count} demo usage events ({start:%Y-%m-%d} .. {end:%Y-%m-%d %H:00} UTC) to {events_dir}")
-    result = defs.resolve_job_def("ingest_usage_events").execute_in_process(instance=instance)
-    assert result.success, "the ingest run failed; see the log above"
+        written = f"wrote {count:,} demo events to {events_dir}; "
+    result = defs.resolve_job_def("ingest_usage_events").execute_in_process(instance=instance, run_config=LOG_LEVEL)
+    assert result.success, "the ingest run failed; see the log file"
+    return written
 
 
-def print_event_summary(ch: ClickHouseResource) -> None:
-    _section(f"usage_events in {ch.describe()}")
-    rows = ch.query_rows(sql("usage_events_by_team"))
-    print(markdown_table(["team", "events", "input tokens", "output tokens", "cache reads", "cache writes"], rows))
-    rejected = ch.query_rows(sql("rejected_events_by_reason"))
-    _section("rejected_events (dead letter)")
-    print(markdown_table(["reason", "lines", "example"], rejected) if rejected else "none")
+def print_event_summary(ch: ClickHouseResource, written: str) -> None:
+    teams = ch.query_rows(sql("usage_events_by_team"))
+    rejected = sum(row[1] for row in ch.query_rows(sql("rejected_events_by_reason")))
+    events = sum(row[1] for row in teams)
+    print(f"events      {written}{events:,} stored for {len(teams)} teams; {rejected} bad lines in rejected_events "
+          "(the dead letter, with file, line and reason)")
 
 
 def main() -> None:
     instance = DagsterInstance.get()
     ch = ClickHouseResource.from_env()
-    ingest_events(instance)
-    print_event_summary(ch)
-    run_admin_api_demo(instance, ch)
-    # The price lookup, with the rates the cost report just taught (a model missing from the price file).
-    assert defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance).success
-    run_allocation_demo(instance, ch)  # after the Admin API step: it allocates what that step collected
-    run_budget_demo(instance, ch)  # after allocation; with no allocation it uses event-priced spend
-    run_cache_demo(instance, ch)
-    run_rate_limit_health_demo(instance, ch)
-    print(f"\nData lives in {settings.ledger_home()}; `make dev` opens the Dagster UI on http://127.0.0.1:3000")
+    try:
+        ch.query_rows("SELECT 1")
+    except ClickHouseConnectionError as exc:
+        sys.exit(f"make demo: {exc}")
+    start, end = demo_window()
+    log_file = settings.dagster_log_file()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    print(f"claude-ledger demo: the demo organisation's traffic {start:%Y-%m-%d} .. {end:%Y-%m-%d %H:00} UTC "
+          f"in {ch.describe()}")
+    print(f"(the runs' logs: {log_file})\n")
+    with open(log_file, "a") as log, contextlib.redirect_stderr(log):
+        written = ingest_events(instance)
+        prices = defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance, run_config=LOG_LEVEL)
+        assert prices.success, "the price refresh failed; see the log file"
+        print_event_summary(ch, written)
+        run_admin_api_demo(instance, ch)
+        # The price lookup again, with the rates the cost report just taught (a model missing from the price file).
+        prices = defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance, run_config=LOG_LEVEL)
+        assert prices.success, "the price refresh failed; see the log file"
+        month = run_allocation_demo(instance, ch)  # after the Admin API step: it allocates what that step collected
+        run_budget_demo(instance, ch)  # after allocation; with no allocation it uses event-priced spend
+        run_cache_demo(instance, ch)
+        run_rate_limit_health_demo(instance, ch)
+        if month:
+            run_statement_demo(instance, month)
+    last = f"{month:%Y-%m}" if month else "YYYY-MM"
+    print(f"""
+Next: `make dev` opens these runs in the Dagster UI (http://127.0.0.1:3000);
+      `.venv/bin/ledger sql "SELECT team, sum(allocated_cost_usd) FROM finance_monthly_chargeback GROUP BY team"`
+      `.venv/bin/ledger report --month {last}` writes the statement; `.venv/bin/ledger status` shows freshness.""")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,26 @@
-"""``ledger``: the command line of claude-ledger (installed by ``pip install``; click, as Dagster uses)."""
+"""``ledger``: the command line of claude-ledger (installed by ``pip install``; click, as Dagster uses).
+
+Thin: each command parses its options and calls its domain (pipelines.reports, pipelines.metrics,
+pipelines.allocation). Works on the embedded database (under its lock, like every unit of work) and on a server
+(``CLICKHOUSE_DSN``) alike. An error is one line on stderr (exit 1); ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+import traceback
+from datetime import UTC, date, datetime
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 import click
+
+from pipelines import settings
+
+EXIT_ERROR = 1
 
 
 def _version() -> str:
@@ -14,10 +30,189 @@ def _version() -> str:
         return "dev"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def one_line(error: BaseException) -> str:
+    """An error as one line: its first line (ClickHouse's own messages carry a stack trace after it)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.split(" Stack trace")[0]
+
+
+class LedgerGroup(click.Group):
+    """Turns any error into one line on stderr (the traceback too with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.meta.get("ledger.debug"):
+                traceback.print_exc()
+            click.echo(f"ledger: {one_line(exc)}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), prog_name="ledger")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """claude-ledger: who spends what on Anthropic's Claude API.
 
     The pipeline itself runs in Dagster (`make dev`, `dagster job launch`); these commands read its results.
     """
+    ctx.meta["ledger.debug"] = debug
+
+
+def _clickhouse():
+    from pipelines.storage.clickhouse import ClickHouseResource
+
+    return ClickHouseResource.from_env()
+
+
+def _month(value: str | None) -> date:
+    from pipelines.allocation.months import month_start, parse_month, previous_month
+
+    if not value:
+        return previous_month(month_start(datetime.now(UTC).date()))
+    try:
+        return parse_month(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a month (YYYY-MM)", param_hint="--month") from None
+
+
+MONTH_HELP = "The month, YYYY-MM (default: last month)."
+
+
+@main.command("sql")
+@click.argument("query", required=False)
+@click.option("-f", "--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the query from a file ('-' or no query: from stdin).")
+@click.option("--format", "form", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--write", is_flag=True, help="Allow writes and DDL (off: the query runs with readonly = 1).")
+def sql_command(query: str | None, path: Path | None, form: str, write: bool) -> None:
+    """Run one SQL statement on the ledger's ClickHouse (the finance views: docs/finance.md)."""
+    from pipelines.reports.console import render, run_query
+
+    if path is not None:
+        text = path.read_text()
+    elif query and query != "-":
+        text = query
+    else:
+        text = sys.stdin.read()
+    text = text.strip().rstrip(";").strip()
+    if not text:
+        raise click.UsageError("no query given (an argument, --file, or stdin)")
+    click.echo(render(run_query(_clickhouse(), text, write=write), form), nl=False)  # type: ignore[arg-type]
+
+
+def _instance():
+    """The Dagster instance of DAGSTER_HOME (else of this checkout, as `make dev` uses), or None."""
+    from dagster import DagsterInstance
+
+    home = os.environ.get("DAGSTER_HOME") or (str(settings.PROJECT_ROOT)
+                                              if (settings.PROJECT_ROOT / "dagster.yaml").exists() else "")
+    if not home:
+        return None
+    previous = Path.cwd()
+    os.chdir(home)  # dagster.yaml's storage paths are relative to it
+    try:
+        return DagsterInstance.from_config(home)
+    finally:
+        os.chdir(previous)
+
+
+@main.command()
+def status() -> None:
+    """Freshness of each source, the last runs, failing checks and unpriced usage."""
+    from pipelines.definitions import defs
+    from pipelines.reports.status import status_report
+
+    keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
+    instance = _instance()
+    try:
+        click.echo(status_report(_clickhouse(), instance, keys), nl=False)
+    finally:
+        if instance is not None:
+            instance.dispose()
+
+
+@main.command()
+@click.option("--month", "month_text", help=MONTH_HELP)
+def export(month_text: str | None) -> None:
+    """Write the month's chargeback CSV, Parquet and manifest, and its FOCUS 1.3 dataset (from the last
+    chargeback run)."""
+    from pipelines.allocation.config import AttributionConfig, FocusConfig
+    from pipelines.allocation.export import export_chargeback
+    from pipelines.allocation.focus import export_focus
+    from pipelines.ledger_config import LedgerConfig
+    from pipelines.reports.statement import month_has_chargeback
+
+    month = _month(month_text)
+    ch = _clickhouse()
+    _require_chargeback(month_has_chargeback(ch, month), month)
+    config = LedgerConfig.from_env()
+    result = export_chargeback(ch, month, settings.export_dir(), config.section(AttributionConfig)
+                               .shared_cost_policy.describe())
+    account = config.section(FocusConfig).focus
+    focus = export_focus(ch, month, settings.export_dir(), result.version,
+                         (account.billing_account_id, account.billing_account_name))
+    click.echo(f"{result.rows} lines, {result.allocated_cost_usd:,} USD"
+               f"{' (provisional)' if result.provisional else ''}:\n{result.csv_path}\n{result.parquet_path}\n"
+               f"{result.manifest_path}\nFOCUS 1.3, {focus.rows} rows:\n{focus.csv_path}\n{focus.parquet_path}\n"
+               f"{focus.metadata_path}")
+
+
+def _require_chargeback(present: bool, month: date) -> None:
+    if not present:
+        raise click.ClickException(
+            f"no chargeback for {month:%Y-%m} yet: run the allocate_month job for partition {month.isoformat()} "
+            "(Dagster UI, or `dagster job launch -m pipelines.definitions -j allocate_month --tags "
+            f"'{{\"dagster/partition\": \"{month.isoformat()}\"}}'`)")
+
+
+@main.command()
+@click.option("--month", "month_text", help=MONTH_HELP)
+@click.option("--cost-centres", is_flag=True, help="Also write one page per cost centre.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Directory (default: the exports').")
+def report(month_text: str | None, cost_centres: bool, out: Path | None) -> None:
+    """Write the month's statement: one self-contained HTML page with charts (opens offline)."""
+    from pipelines.allocation.config import AttributionConfig
+    from pipelines.ledger_config import LedgerConfig
+    from pipelines.reports.assets import budgets_or_problem
+    from pipelines.reports.config import StatementConfig
+    from pipelines.reports.statement import month_has_chargeback, write_statement
+
+    month = _month(month_text)
+    ch = _clickhouse()
+    _require_chargeback(month_has_chargeback(ch, month), month)
+    config = LedgerConfig.from_env()
+    budgets, problem = budgets_or_problem(config)
+    pages = cost_centres or config.section(StatementConfig).statement.cost_centre_pages
+    written = write_statement(ch, month, out or settings.export_dir(), config.section(AttributionConfig), budgets,
+                              cost_centre_pages=pages, budget_problem=problem)
+    if problem:
+        click.echo(f"ledger: budgets not drawn: {problem}", err=True)
+    click.echo(f"statement {month:%Y-%m} ({'final' if written.final else 'provisional'}, {written.charts} charts):")
+    for path in (written.path, *written.pages):
+        click.echo(str(path))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: LEDGER_METRICS_PORT, else 9464).")
+def metrics(host: str, port: int | None) -> None:
+    """Serve Prometheus metrics on http://HOST:PORT/metrics (budgets, rate limits, freshness) until stopped."""
+    from pipelines.budgets.model import BudgetsConfig
+    from pipelines.ledger_config import LedgerConfig
+    from pipelines.metrics.exporter import LedgerCollector, serve
+
+    config = LedgerConfig.from_env()
+    collector = LedgerCollector(_clickhouse(), lambda: config.section(BudgetsConfig).budgets)
+    port = port or settings.metrics_port()
+    server, _thread = serve(collector, host, port)
+    click.echo(f"serving http://{host}:{server.server_port}/metrics (Ctrl-C stops)", err=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()

@@ -25,9 +25,11 @@ from pipelines.kafka.resource import KafkaSource
 from pipelines.ledger_config import ConfigSection, LedgerConfig
 from pipelines.pricing import definitions as pricing
 from pipelines.reliability import definitions as reliability
+from pipelines.reports import definitions as reports
 from pipelines.storage.clickhouse import ClickHouseResource
 
-DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs)
+DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs,
+           reports.defs)
 
 
 def build_definitions() -> Definitions:

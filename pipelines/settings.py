@@ -7,6 +7,7 @@ environment they were started with. See the README's configuration table.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,28 @@ def events_dir() -> Path:
 
 def export_dir() -> Path:
     return Path(_env("LEDGER_EXPORT_DIR") or ledger_home() / "exports").resolve()
+
+
+def partitions_start() -> date | None:
+    """``LEDGER_PARTITIONS_START`` (YYYY-MM-DD): the first day of the time partitions; unset: the earliest
+    day with data (``pipelines.storage.partitions``)."""
+    value = _env("LEDGER_PARTITIONS_START")
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"LEDGER_PARTITIONS_START must be a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def dagster_log_file() -> Path:
+    """Where ``make demo`` writes the Dagster run logs (all levels), instead of the terminal."""
+    return ledger_home() / "logs" / "demo.log"
+
+
+def metrics_port() -> int:
+    """Port of the Prometheus ``/metrics`` endpoint (``ledger metrics``)."""
+    return int(_env("LEDGER_METRICS_PORT") or 9464)
 
 
 def ledger_config_path() -> Path:

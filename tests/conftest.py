@@ -3,6 +3,7 @@ redis-server."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from redis_server import RedisServer
 from slack_api_server import FakeSlack
 
 from pipelines.storage.clickhouse import ClickHouseResource
+
+# The tests' data lies in 2025 and 2026 and each test has its own database: fixed partitions, and no probe of the
+# project's database when the code location is imported (tests/storage/test_partitions_start.py tests the default).
+os.environ["LEDGER_PARTITIONS_START"] = "2025-01-01"
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Dagster side of the Admin API collector: partitioned usage and cost assets and the dimension assets.
 
-Partitions start on 2025-01-01 (the allocation's monthly partitions start there too, and it covers
-``make demo``'s window). Every asset uses a single-run backfill policy: a backfill of any range, e.g. a
-month of hours, is one run that fetches the range with pagination and replaces it in one go.
+Partitions start on the earliest day with data, or ``LEDGER_PARTITIONS_START`` (``pipelines.storage.partitions``;
+the allocation's monthly partitions start with that day's month). Every asset uses a single-run backfill policy:
+a backfill of any range, e.g. a month of hours, is one run that fetches the range with pagination and replaces it
+in one go.
 """
 
 import warnings
@@ -29,10 +30,11 @@ from pipelines.admin_api.collect import (
 )
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.partitions import partitions_start
 
-PARTITIONS_START = "2025-01-01"
-hourly_partitions = HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", timezone="UTC")
-daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+PARTITIONS_START = partitions_start()
+hourly_partitions = HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START:%Y-%m-%d}-00:00", timezone="UTC")
+daily_partitions = DailyPartitionsDefinition(start_date=f"{PARTITIONS_START:%Y-%m-%d}", timezone="UTC")
 USAGE_LATE_HOURS = 6  # the hourly run re-fetches this many hours: usage data can arrive late
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"  # Dagster's tags for a one-run range
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"

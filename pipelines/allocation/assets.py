@@ -17,17 +17,19 @@ from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
 from pipelines.allocation.config import AttributionConfig, FocusConfig
-from pipelines.allocation.export import export_chargeback, latest_version
+from pipelines.allocation.export import export_chargeback, latest_version, statement_name
 from pipelines.allocation.focus import FOCUS_VERSION, export_focus
 from pipelines.allocation.months import is_closed, parse_month
 from pipelines.ledger_config import LedgerConfig
-from pipelines.metadata import markdown_table
+from pipelines.metadata import bar, markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.partitions import partitions_start
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01-01", end_offset=1)
+# From the month of the earliest day with data (or LEDGER_PARTITIONS_START), to the current month.
+monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{partitions_start():%Y-%m-01}", end_offset=1)
 
 
 def _usd(amount: Decimal) -> str:
@@ -40,7 +42,7 @@ def _usd(amount: Decimal) -> str:
     partitions_def=monthly_partitions,
     deps=[AssetKey("usage_events"), AssetKey("unit_prices"), AssetKey("admin_usage_hourly"),
           AssetKey("admin_cost_daily")],
-    check_specs=check_specs("allocation"),
+    check_specs=check_specs("allocation", monthly_partitions),
     description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "
     "env by the events, residual to owners or 'unattributed', trued up to the cost report. The month is replaced "
     "whole; the current month is provisional.",
@@ -66,7 +68,7 @@ def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
             "month_closed": is_closed(month, now),
             "allocated_cost_usd": str(allocated.normalize()),  # exact, as text: money is never a float
             "list_cost_usd": str(sum((row[3] for row in teams), Decimal(0)).normalize()),
-            "tokens": sum(row[2] for row in teams),
+            "tokens": f"{sum(row[2] for row in teams):,}",
             "by_team": MetadataValue.md(markdown_table(
                 ["team", "basis", "tokens", "list USD", "allocated USD", "provisional"],
                 [(t, b, f"{n:,}", _usd(lc), _usd(ac), bool(p)) for t, b, n, lc, ac, p in teams])),
@@ -95,14 +97,22 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     for line in lines:
         by_centre[line.cost_center] = by_centre.get(line.cost_center, Decimal(0)) + line.allocated_cost_usd
     total = sum(by_centre.values(), Decimal(0))
+    by_team: dict[str, Decimal] = {}
+    for line in lines:
+        by_team[line.line.team] = by_team.get(line.line.team, Decimal(0)) + line.allocated_cost_usd
+    largest = max(by_team.values(), default=Decimal(0))
     return MaterializeResult(metadata={
         "month": f"{month:%Y-%m}",
         "lines": len(lines),
-        "allocated_cost_usd": str(total),
+        "allocated_cost_usd": _usd(total),
         "shared_cost_policy": config.shared_cost_policy.describe(),
         "provisional": any(line.line.provisional for line in lines),
         "by_cost_center": MetadataValue.md(markdown_table(
             ["cost centre", "allocated USD"], [(c or "(none)", _usd(a)) for c, a in sorted(by_centre.items())])),
+        "by_team_chart": MetadataValue.md(markdown_table(
+            ["team", "allocated USD", "share", ""],
+            [(team, _usd(amount), f"{amount / total:.1%}" if total else "-", bar(float(amount), float(largest)))
+             for team, amount in sorted(by_team.items(), key=lambda kv: (-kv[1], kv[0]))])),
     })
 
 
@@ -124,11 +134,12 @@ def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseReso
     context.log.info("exported %d chargeback lines (%s USD) to %s", result.rows, _usd(result.allocated_cost_usd),
                      result.csv_path.parent)
     return MaterializeResult(metadata={
+        "statement": MetadataValue.path(str(result.csv_path.parent / statement_name(month))),  # monthly_statement
         "csv": MetadataValue.path(str(result.csv_path)),
         "parquet": MetadataValue.path(str(result.parquet_path)),
         "manifest": MetadataValue.path(str(result.manifest_path)),
-        "rows": result.rows,
-        "allocated_cost_usd": str(result.allocated_cost_usd),
+        "rows": f"{result.rows:,}",
+        "allocated_cost_usd": _usd(result.allocated_cost_usd),
         "provisional": result.provisional,
         "version": result.version,
         **({"corrections": MetadataValue.path(str(result.corrections_path)),

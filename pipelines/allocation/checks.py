@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    PartitionsDefinition,
+    PreviewWarning,
+)
 
 from pipelines.allocation.config import Reconciliation
 from pipelines.allocation.rounding import CENT
@@ -22,20 +30,35 @@ UNKNOWN_MODELS = "no_unknown_models"
 SHOWN = 20  # rows listed in a check's Markdown table
 
 
-def check_specs(asset: str) -> list[AssetCheckSpec]:
+NAMED = 3  # workspace-days a check's description names
+
+
+def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetCheckSpec]:
+    """The checks of a monthly asset, partitioned like it: the UI shows each month's result, not the last run's."""
+    def spec(name: str, description: str, blocking: bool = False) -> AssetCheckSpec:
+        with warnings.catch_warnings():  # partitioned checks are flagged "preview": noise here
+            warnings.simplefilter("ignore", PreviewWarning)
+            return AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=partitions_def,
+                                  description=description)
+
     return [
-        AssetCheckSpec(SUMS_TO_AUTHORITY, asset=asset, blocking=True, description="Per day and workspace, allocated "
-                       "cost equals the cost report to the cent (list price where no report yet), and tokens equal "
-                       "the Admin API's. Blocking: a month that does not add up is not charged back or exported."),
-        AssetCheckSpec(COVERAGE, asset=asset, description="Share of Admin API tokens explained by application events, "
-                       "per day and workspace, is at least reconciliation.coverage_warn_below."),
-        AssetCheckSpec(OVERCOUNT, asset=asset, description="Event tokens beyond the Admin API's, as a share of event "
-                       "tokens, stay within reconciliation.overcount_warn_above."),
-        AssetCheckSpec(UNKNOWN_MODELS, asset=asset, blocking=True, description="Every line has a price: a list "
-                       "price, or (a model missing from the price list) the cost report's own amount or the rate it "
-                       "last taught. Usage with no price at all fails: it is never priced at a default, never $0 "
-                       "on a final line, never on another model's line."),
+        spec(SUMS_TO_AUTHORITY, "Per day and workspace, allocated cost equals the cost report to the cent (list "
+             "price where no report yet), and tokens equal the Admin API's. Blocking: a month that does not add up "
+             "is not charged back or exported.", blocking=True),
+        spec(COVERAGE, "Share of Admin API tokens explained by application events, per day and workspace, is at "
+             "least reconciliation.coverage_warn_below."),
+        spec(OVERCOUNT, "Event tokens beyond the Admin API's, as a share of event tokens, stay within "
+             "reconciliation.overcount_warn_above."),
+        spec(UNKNOWN_MODELS, "Every line has a price: a list price, or (a model missing from the price list) the "
+             "cost report's own amount or the rate it last taught. Usage with no price at all fails: it is never "
+             "priced at a default, never $0 on a final line, never on another model's line.", blocking=True),
     ]
+
+
+def _shown(rows: list, headers: list[str], order: str) -> str:
+    """A check's Markdown table of at most SHOWN rows, saying how many it leaves out."""
+    table = markdown_table(headers, rows[:SHOWN])
+    return table if len(rows) <= SHOWN else f"{table}\n\n{SHOWN} of {len(rows)} shown ({order})."
 
 
 def _cents(amount: Decimal | None) -> Decimal | None:
@@ -62,9 +85,8 @@ def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
             "outside_cost_report_usd": str(outside.quantize(CENT, ROUND_HALF_UP)),
             "token_mismatches": len(bad_tokens),
             "mismatches": MetadataValue.md(
-                markdown_table(["day", "workspace", "cost report", "allocated", "list"], bad_cost[:SHOWN])
-                + "\n\n" + markdown_table(["day", "workspace", "token type", "Admin API", "allocated"],
-                                          bad_tokens[:SHOWN])
+                _shown(bad_cost, ["day", "workspace", "cost report", "allocated", "list"], "by day")
+                + "\n\n" + _shown(bad_tokens, ["day", "workspace", "token type", "Admin API", "allocated"], "by day")
                 if bad_cost or bad_tokens else "none"),
         },
     )
@@ -72,6 +94,20 @@ def sums_to_authority(ch: ClickHouseResource, month: date) -> AssetCheckResult:
 
 def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
+
+
+def coverage_advice(low: list[tuple], threshold: float) -> str | None:
+    """What the coverage warning says: the worst workspace-days by name, and what to do about them."""
+    if not low:
+        return None
+    worst = sorted(low, key=lambda row: (row[3] / row[2], row[0], row[1]))
+    named = ", ".join(f"{workspace} on {day:%Y-%m-%d} ({coverage})" for day, workspace, _a, _x, coverage in
+                      worst[:NAMED])
+    more = f" and {len(low) - NAMED} more" if len(low) > NAMED else ""
+    return (f"Events explain less than {threshold:.0%} of the Admin API's tokens for {named}{more}. Usually a "
+            "service in that workspace emits no usage events: instrument it (pipelines.emitter, docs/emitter.md), or "
+            "name the owner of its API key or workspace under owners: in LEDGER_CONFIG so the residual is charged to "
+            "them; to accept the gap, lower reconciliation.coverage_warn_below.")
 
 
 def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation) -> list[AssetCheckResult]:
@@ -91,6 +127,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
             check_name=COVERAGE,
             passed=not low,
             severity=AssetCheckSeverity.WARN,
+            description=coverage_advice(low, limits.coverage_warn_below),
             metadata={
                 "coverage": _ratio(explained, authority),
                 "threshold": limits.coverage_warn_below,
@@ -98,7 +135,8 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
                 "explained_tokens": explained,
                 "days_x_workspaces_below": len(low),
                 "below_threshold": MetadataValue.md(
-                    markdown_table(["day", "workspace", "Admin API tokens", "explained", "coverage"], low[:SHOWN])
+                    _shown(sorted(low, key=lambda r: (r[3] / r[2], r[0], r[1])),
+                           ["day", "workspace", "Admin API tokens", "explained", "coverage"], "lowest coverage first")
                     if low else "none"),
             },
         ),
@@ -113,7 +151,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
                 "overcount_tokens": overcount,
                 "pending_event_tokens": pending,
                 "worst": MetadataValue.md(
-                    markdown_table(["day", "workspace", "event tokens", "over-count", "rate"], worst[:SHOWN])
+                    _shown(worst, ["day", "workspace", "event tokens", "over-count", "rate"], "largest first")
                     if worst else "none"),
             },
         ),

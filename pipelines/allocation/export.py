@@ -46,6 +46,11 @@ CORRECTION_COLUMNS = ("cost_center", "team", "previous_usd", "corrected_usd", "d
 ALLOCATED, PROVISIONAL = EXPORT_COLUMNS.index("allocated_cost_usd"), EXPORT_COLUMNS.index("provisional")
 
 
+def statement_name(month: date) -> str:
+    """The month's statement beside its export (written by pipelines.reports: monthly_statement, ledger report)."""
+    return f"statement-{month:%Y-%m}.html"
+
+
 @dataclass(frozen=True)
 class ExportResult:
     csv_path: Path

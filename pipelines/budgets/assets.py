@@ -103,11 +103,11 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
                           column_names=STATUS_COLUMNS)
     context.log.info("%d budget periods evaluated", len(statuses))
     table = markdown_table(
-        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected", "unpriced usage",
+        ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "period end", "unpriced usage",
          "guard blocked / downgraded"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
-          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})",
+          f"projected {usd(s.projected_usd)} ({percent(s.projected_percent)})" if s.is_current else "final",
           f"{s.unpriced_units:,}" if s.unpriced_units else "-", f"{g[0]:,} / {g[1]:,}")
          for s, g in zip(statuses, guarded, strict=True)],
     )

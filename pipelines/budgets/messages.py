@@ -69,12 +69,18 @@ def percent(value: Decimal) -> str:
     return f"{value.quantize(TENTH, ROUND_HALF_UP)} %"
 
 
+def _outlook(status: BudgetStatus) -> str:
+    """How the period ends: projected at the run rate while it runs, final once it has ended."""
+    if not status.is_current:
+        return "final (the period has ended)"
+    return f"projected {usd(status.projected_usd)} ({percent(status.projected_percent)}) by period end"
+
+
 def _threshold_alert(status: BudgetStatus, threshold: Decimal, keys: tuple[str, ...], ui_url: str) -> Alert:
     budget = status.budget
-    title = f"Budget {budget.id} reached {_number(threshold)} %"
+    title = f"Budget {budget.id} at {percent(status.percent)} (crossed {_number(threshold)} %)"
     text = (f"{title} for {status.period.label} ({budget.describe_scope()}): {usd(status.spend_usd)} of "
-            f"{usd(budget.amount_usd)} spent ({percent(status.percent)}); projected "
-            f"{usd(status.projected_usd)} ({percent(status.projected_percent)}) by period end.{_unpriced_note(status)}")
+            f"{usd(budget.amount_usd)} spent; {_outlook(status)}.{_unpriced_note(status)}")
     return Alert(keys, "budget_threshold", budget.id, budget.slack_channel, text,
                  _blocks(status, f":rotating_light: {title}", ui_url))
 
@@ -114,7 +120,8 @@ def _blocks(status: BudgetStatus, title: str, ui_url: str) -> tuple[dict[str, An
         ("Period", f"{status.period.label} ({budget.period}, UTC)"),
         ("Spend", f"{usd(status.spend_usd)} of {usd(budget.amount_usd)}"),
         ("Percent", percent(status.percent)),
-        ("Projected period end", f"{usd(status.projected_usd)} ({percent(status.projected_percent)})"),
+        ("Projected period end", f"{usd(status.projected_usd)} ({percent(status.projected_percent)})")
+        if status.is_current else ("Period end", f"{usd(status.spend_usd)} (final)"),
     ]
     if status.unpriced_units:
         fields.append(("Unpriced usage", f"{status.unpriced_units:,} tokens / requests, not in the spend"))

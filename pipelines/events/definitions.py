@@ -16,7 +16,9 @@ from dagster import (
 )
 
 from pipelines.events.assets import usage_events
+from pipelines.events.ingest import read_progress
 from pipelines.events.landing_zone_resource import LandingZone
+from pipelines.storage.clickhouse import ClickHouseResource
 
 ingest_usage_events = define_asset_job("ingest_usage_events", selection=[usage_events])
 
@@ -27,9 +29,12 @@ ingest_usage_events = define_asset_job("ingest_usage_events", selection=[usage_e
     default_status=DefaultSensorStatus.RUNNING,
     description="Starts an ingest run when a landing-zone file appears or grows.",
 )
-def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone):
+def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZone, clickhouse: ClickHouseResource):
     current = landing_zone.fingerprint()
-    previous = json.loads(context.cursor) if context.cursor else {}
+    # A first tick (no cursor, e.g. `make dev` after `make demo`) starts from what ingest already read: files it
+    # has read to their current size start no run (an empty run would hide the last real one in the UI).
+    previous = json.loads(context.cursor) if context.cursor else {
+        path: progress.file_size for path, progress in read_progress(clickhouse).items()}
     if current == previous:
         return SkipReason(f"no new or grown files in {landing_zone.path}")
     context.update_cursor(json.dumps(current, sort_keys=True))

@@ -7,6 +7,8 @@ inter-process lock so the Dagster webserver, daemon and runs can share it. The s
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +28,65 @@ from pipelines.storage.migrations import apply_migrations
 
 _migrated: set[str] = set()
 _migrated_guard = threading.Lock()
+SERVER_SCHEMES = ("http", "https")
+
+
+class ClickHouseConnectionError(ConnectionError):
+    """The server in CLICKHOUSE_DSN cannot be used; the message names the cause in one line, without secrets."""
+
+
+class _NoDriverConnectWarning(logging.Filter):
+    """clickhouse-connect logs a bare "Unexpected Http Driver Exception" before raising; the raised error,
+    with its cause named, is the one report of it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Unexpected Http Driver Exception"
+
+
+logging.getLogger("clickhouse_connect.driver._backend.http_sync").addFilter(_NoDriverConnectWarning())
+
+
+def dsn_problem(dsn: str) -> str | None:
+    """Why ``dsn`` is not a usable server DSN (``http(s)://user:pass@host:8123/db``), or None."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in SERVER_SCHEMES:
+        return f"the scheme must be http or https, not {parts.scheme or 'missing'!r}"
+    if not parts.hostname:
+        return "no host"
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return f"bad port ({exc})"
+    return None
+
+
+def connection_cause(exc: BaseException) -> str:
+    """The root cause of a failed connection in a few words: connection refused, host not found, timed out ..."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused (is the server running, and is the port right?)"
+        if isinstance(seen, socket.gaierror):
+            return "host not found"
+        if isinstance(seen, TimeoutError | socket.timeout):
+            return "timed out"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "Authentication failed" in text or "AUTHENTICATION_FAILED" in text or "REQUIRED_PASSWORD" in text:
+        return "authentication failed (check the user and password in the DSN)"
+    if "UNKNOWN_DATABASE" in text:
+        return "unknown database"
+    return type(exc).__name__
 
 
 def redact_dsn(dsn: str) -> str:
     """``scheme://host:port/db`` without user or password, for messages and metadata."""
     parts = urlsplit(dsn)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a malformed port: shown as given (a port is no secret)
+        port = ":" + parts.netloc.rsplit(":", 1)[-1]
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
@@ -80,11 +134,15 @@ class ClickHouseResource(ConfigurableResource):
                     client.close()
         else:
             dsn = self._dsn()
+            problem = dsn_problem(dsn)
+            if problem:  # never echo the DSN itself: it may hold a password
+                raise ClickHouseConnectionError(f"CLICKHOUSE_DSN is malformed: {problem} (expected "
+                                                "http(s)://user:password@host:8123/database)")
             try:
                 client = clickhouse_connect.get_client(dsn=dsn)
             except Exception as exc:  # never let the DSN's password reach a log line
-                raise ConnectionError(
-                    f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {type(exc).__name__}"
+                raise ClickHouseConnectionError(
+                    f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {connection_cause(exc)}"
                 ) from None
             try:
                 self._migrate_once(client, redact_dsn(dsn))

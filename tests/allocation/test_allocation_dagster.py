@@ -13,6 +13,7 @@ from dagster_cli import run_dagster
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
 from pipelines.allocation.definitions import allocation_schedule
 from pipelines.ledger_config import LedgerConfig
+from pipelines.reports.status import status_report
 
 PARTITION = "2026-10-01"
 
@@ -30,10 +31,10 @@ def env(database, tmp_path, monkeypatch):
         yield emptied(database)
 
 
-def run(ch, raise_on_error: bool = True):
+def run(ch, raise_on_error: bool = True, instance: DagsterInstance | None = None):
     return materialize([allocation, chargeback, chargeback_export, focus_export], partition_key=PARTITION,
                        resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
-                       instance=DagsterInstance.ephemeral(),
+                       instance=instance or DagsterInstance.ephemeral(),
                        raise_on_error=raise_on_error)
 
 
@@ -78,6 +79,31 @@ def test_low_event_coverage_warns(env):
     coverage = checks(run(env))["event_coverage_above_threshold"]
     assert (coverage.passed, coverage.severity) == (False, AssetCheckSeverity.WARN)
     assert coverage.metadata["coverage"].value == pytest.approx(0.7)
+    assert coverage.description.startswith(
+        "Events explain less than 80% of the Admin API's tokens for ws1 on 2026-10-05 (70.00%). Usually a service in "
+        "that workspace emits no usage events: instrument it")
+    assert "lower reconciliation.coverage_warn_below" in coverage.description
+
+
+def test_ledger_status_lists_a_failing_check_with_its_month_and_its_advice(env):
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=700)  # 70 % explained, threshold 80 %
+    instance = DagsterInstance.ephemeral()
+    result = run(env, instance=instance)
+    keys = [e.asset_check_key for e in result.get_asset_check_evaluations()]
+    text = status_report(env, instance, keys, now=datetime(2026, 11, 5, 12, tzinfo=UTC))
+    failing = text.split("monthly checks for 2026-10, 2026-11)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(": ", 1)[0] for line in failing] == [
+        "WARN  allocation:event_coverage_above_threshold [2026-10-01]"]
+    assert "for ws1 on 2026-10-05 (70.00%)" in failing[0]
+
+
+def test_each_check_result_belongs_to_the_month_it_checked(env):
+    """The UI then shows the result of the month finance signs, not of whichever month ran last."""
+    admin_usage(env, input=1000)
+    usage_event(env, "e1", "search", "query-rewrite", input=1000)
+    evaluations = run(env).get_asset_check_evaluations()
+    assert {evaluation.partition for evaluation in evaluations} == {PARTITION}
 
 
 def test_event_over_count_above_two_percent_warns(env):
@@ -115,3 +141,33 @@ def test_the_dagster_cli_allocates_charges_back_and_exports_a_month(tmp_path):
     assert "RUN_SUCCESS" in completed.stderr
     manifest = json.loads((tmp_path / "exports" / "chargeback-2026-10.manifest.json").read_text())
     assert (manifest["rows"], manifest["allocated_cost_usd"]) == (0, "0.00")  # a month without usage: no line
+
+
+def test_chargeback_metadata_draws_each_team_as_a_bar_and_formats_the_numbers(env):
+    admin_usage(env, output=200_000)  # Haiku 4.5 output at $5 per million: $1.00
+    usage_event(env, "e1", "search", "query-rewrite", output=150_000)
+    usage_event(env, "e2", "data", "etl", output=50_000)
+    cost_report(env, OCTOBER.replace(day=5), "ws1", "1.00")
+    result = run(env)
+    meta = result.asset_materializations_for_node("chargeback")[0].metadata
+    # search $0.75 is the longest bar (24 blocks); data $0.25 is a third of it (8 blocks).
+    assert meta["by_team_chart"].value.splitlines() == [
+        "| team | allocated USD | share |  |",
+        "|---|---|---|---|",
+        "| search | 0.75 | 75.0% | " + "█" * 24 + " |",
+        "| data | 0.25 | 25.0% | " + "█" * 8 + " |",
+    ]
+    allocation_meta = result.asset_materializations_for_node("allocation")[0].metadata
+    assert allocation_meta["tokens"].value == "200,000"
+    export = result.asset_materializations_for_node("chargeback_export")[0].metadata
+    assert export["statement"].value.endswith("statement-2026-10.html")
+
+
+def test_a_check_table_says_how_many_rows_it_leaves_out(env):
+    for n in range(21):  # 21 workspace-days without any event: coverage 0 % each
+        admin_usage(env, workspace=f"ws{n:02}", input=1000)
+    coverage = checks(run(env))["event_coverage_above_threshold"]
+    table = coverage.metadata["below_threshold"].value
+    assert table.endswith("\n\n20 of 21 shown (lowest coverage first).")
+    assert table.count("| 2026-10-05 |") == 20
+    assert coverage.metadata["days_x_workspaces_below"].value == 21

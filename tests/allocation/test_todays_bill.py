@@ -27,6 +27,7 @@ from pipelines.allocation.checks import sums_to_authority, unknown_models
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.definitions import restatement_sensor
 from pipelines.allocation.export import export_chargeback
+from pipelines.allocation.focus import export_focus
 from pipelines.ledger_config import LedgerConfig
 from pipelines.pricing.assets import load_prices, rebuild_unit_prices
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -202,3 +203,32 @@ def test_every_day_still_adds_up_to_the_cost_report_to_the_cent(simulator, traff
     result = sums_to_authority(ch, OCTOBER)
     assert result.passed
     assert result.metadata["with_cost_report"].value == 2
+
+
+def test_the_focus_export_names_the_price_every_charge_was_billed_at(simulator, traffic, ch, tmp_path):
+    # Opus 4.8 fast: 1M input at $10 / MTok. Sonnet 4.6 in the US: 1M input at $3.30. 250 web searches at
+    # $10 / 1,000 (with 1K Haiku 4.5 input, $0.001). 10 container-hours beyond the free 1,550 at $0.05. The
+    # unlisted claude-fable-5-2: 1M input at the $8 / MTok its cost report bills.
+    traffic.add(DAY, model="claude-opus-4-8", input=M, speed="fast", inference_geo="global")
+    traffic.add(DAY, model="claude-sonnet-4-6", input=M, inference_geo="us")
+    traffic.add(DAY, input=1_000, web_searches=250, inference_geo="not_available")
+    traffic.add(DAY + timedelta(minutes=5), input=1, container_seconds=1_560 * 3600, inference_geo="not_available")
+    traffic.add(DAY, model="claude-fable-5-2", input=M, inference_geo="global")
+    collect(ch)
+    exports = tmp_path / "exports"
+    version = charge(ch, exports).version
+    export = export_focus(ch, OCTOBER, exports, version, ("org", None))
+    with open(export.csv_path, newline="") as handle:
+        rows = {(r["x_Model"], r["x_CostType"], r["x_TokenType"]): r for r in csv.DictReader(handle)}
+
+    def priced(key):
+        r = rows[key]
+        return r["PricingQuantity"], r["PricingUnit"], r["ListUnitPrice"], r["BilledCost"], r["RegionId"]
+
+    assert priced(("claude-opus-4-8", "tokens", "input")) == ("1000000", "Tokens", "0.00001", "10", "global")
+    assert json.loads(rows[("claude-opus-4-8", "tokens", "input")]["SkuPriceDetails"])["x_Speed"] == "fast"
+    assert priced(("claude-sonnet-4-6", "tokens", "input")) == ("1000000", "Tokens", "0.0000033", "3.3", "us")
+    assert priced((HAIKU, "web_search", "web_search")) == ("250", "Requests", "0.01", "2.5", "")
+    assert priced(("", "code_execution", "")) == ("10", "Hours", "0.05", "0.5", "")
+    assert priced(("claude-fable-5-2", "tokens", "input")) == ("1000000", "Tokens", "0.000008", "8", "global")
+    assert export.billed_cost_usd == report_total(ch).quantize(Decimal("0.01"))

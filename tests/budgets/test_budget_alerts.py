@@ -53,10 +53,10 @@ def test_each_threshold_is_sent_once_and_in_order(ch, slack, ticks):
         ticks.tick("2026-11-30T23:00:00")
     ticks.tick("2026-11-30T23:01:00")
     assert texts(slack) == [
-        "Budget search-monthly reached 50 %",
-        "Budget search-monthly reached 75 %",
-        "Budget search-monthly reached 90 %",
-        "Budget search-monthly reached 100 %",
+        "Budget search-monthly at 55.0 % (crossed 50 %)",
+        "Budget search-monthly at 80.0 % (crossed 75 %)",
+        "Budget search-monthly at 95.0 % (crossed 90 %)",
+        "Budget search-monthly at 102.0 % (crossed 100 %)",
     ]
     assert len(slack.received) == 4
 
@@ -66,7 +66,8 @@ def test_crossing_several_thresholds_in_one_tick_sends_one_message_naming_the_hi
     ticks.tick("2026-11-30T23:00:00")
     ticks.spend("2026-11-30 10:00", "85")
     ticks.tick("2026-11-30T23:01:00")
-    assert texts(slack) == ["Budget search-monthly reached 90 %", "Budget search-monthly reached 100 %"]
+    assert texts(slack) == ["Budget search-monthly at 92.0 % (crossed 90 %)",
+                            "Budget search-monthly at 100.5 % (crossed 100 %)"]  # 920, then 1005 of 1000
     sent = ch.query_rows("SELECT alert_key, message_key FROM alerts_sent FINAL ORDER BY alert_key")
     assert sent == [
         ("budget:search-monthly:2026-11:100", "budget:search-monthly:2026-11:100"),
@@ -86,11 +87,11 @@ def test_a_message_carries_block_kit_a_plain_text_fallback_and_a_link_to_the_dag
     body = request.body
     assert body["channel"] == "#search-costs"
     assert body["text"] == (
-        "Budget search-monthly reached 50 % for 2026-11 (team search): $550.50 of $1,000.00 spent (55.1 %); "
+        "Budget search-monthly at 55.1 % (crossed 50 %) for 2026-11 (team search): $550.50 of $1,000.00 spent; "
         "projected $551.27 (55.1 %) by period end."
     )  # 550.5 after 29 days 23 hours of 30 days: 550.5 * 720 / 719 = 551.2656
     header, section, context, actions = body["blocks"]
-    assert header["text"]["text"] == ":rotating_light: Budget search-monthly reached 50 %"
+    assert header["text"]["text"] == ":rotating_light: Budget search-monthly at 55.1 % (crossed 50 %)"
     assert [f["text"] for f in section["fields"]] == [
         "*Budget*\n`search-monthly`", "*Scope*\nteam search", "*Period*\n2026-11 (month, UTC)",
         "*Spend*\n$550.50 of $1,000.00", "*Percent*\n55.1 %", "*Projected period end*\n$551.27 (55.1 %)",
@@ -109,7 +110,7 @@ def test_slack_429_is_retried_after_retry_after_and_delivered_once(ch, slack, ti
     ticks.tick("2026-11-30T23:00:31")
     ticks.tick("2026-11-30T23:01:31")
     assert [r.reply.status for r in slack.received] == [429, 200]
-    assert texts(slack) == ["Budget search-monthly reached 50 %"]
+    assert texts(slack) == ["Budget search-monthly at 60.0 % (crossed 50 %)"]
 
 
 def test_slack_down_for_several_ticks_delivers_once_when_it_is_back(ch, slack, ticks):
@@ -118,7 +119,7 @@ def test_slack_down_for_several_ticks_delivers_once_when_it_is_back(ch, slack, t
     for minute in range(5):
         ticks.tick(f"2026-11-30T23:0{minute}:00")
     assert [r.reply.status for r in slack.received] == [503, 500, 502, 200]
-    assert texts(slack) == ["Budget search-monthly reached 50 %"]
+    assert texts(slack) == ["Budget search-monthly at 60.0 % (crossed 50 %)"]
 
 
 def test_a_network_error_is_retried_on_the_next_tick(ch, slack, ticks):
@@ -129,7 +130,7 @@ def test_a_network_error_is_retried_on_the_next_tick(ch, slack, ticks):
     ticks.slack = SlackResource(bot_token=TOKEN, api_url=slack.base_url)
     ticks.tick("2026-11-30T23:01:00")
     ticks.tick("2026-11-30T23:02:00")
-    assert texts(slack) == ["Budget search-monthly reached 50 %"]
+    assert texts(slack) == ["Budget search-monthly at 60.0 % (crossed 50 %)"]
 
 
 def test_a_new_month_alerts_again_from_50_percent(ch, slack, ticks):
@@ -139,9 +140,9 @@ def test_a_new_month_alerts_again_from_50_percent(ch, slack, ticks):
     ticks.tick("2026-12-01T12:00:00")
     ticks.spend("2026-12-02 09:00", "300")
     ticks.tick("2026-12-02T12:00:00")
-    assert [body["text"].split(" (")[0] for body in slack.delivered] == [
-        "Budget search-monthly reached 100 % for 2026-11",
-        "Budget search-monthly reached 50 % for 2026-12",
+    assert [body["text"].split(" (team")[0] for body in slack.delivered] == [
+        "Budget search-monthly at 120.0 % (crossed 100 %) for 2026-11",
+        "Budget search-monthly at 60.0 % (crossed 50 %) for 2026-12",
     ]
 
 
@@ -155,16 +156,19 @@ def test_a_reset_cursor_or_a_restarted_daemon_sends_nothing_again(ch, slack, tic
     ticks.instance = DagsterInstance.ephemeral()
     ticks.tick("2026-11-30T23:03:00")
     assert [r.reply.status for r in slack.received] == [429, 200]
-    assert texts(slack) == ["Budget search-monthly reached 75 %"]
+    assert texts(slack) == ["Budget search-monthly at 80.0 % (crossed 75 %)"]
 
 
 def test_late_spend_for_the_month_that_just_ended_still_alerts_for_that_month(ch, slack, ticks):
     ticks.tick("2026-12-01T02:00:00")
     ticks.spend("2026-11-30 23:00", "510")  # the allocation of November's last hour arrives after midnight
     ticks.tick("2026-12-01T03:00:00")
-    assert [body["text"].split(" (")[0] for body in slack.delivered] == [
-        "Budget search-monthly reached 50 % for 2026-11",
+    assert [body["text"] for body in slack.delivered] == [
+        "Budget search-monthly at 51.0 % (crossed 50 %) for 2026-11 (team search): $510.00 of $1,000.00 spent; "
+        "final (the period has ended).",
     ]
+    fields = [f["text"] for f in slack.delivered[0]["blocks"][1]["fields"]]
+    assert fields[-1] == "*Period end*\n$510.00 (final)"  # no projection for a period that has ended
 
 
 def test_the_forecast_warning_is_sent_once_when_the_projection_passes_100_percent_first(ch, slack, ticks):
@@ -177,8 +181,8 @@ def test_the_forecast_warning_is_sent_once_when_the_projection_passes_100_percen
     assert [body["text"] for body in slack.delivered] == [
         "Budget search-monthly is projected to exceed its amount for 2026-11 (team search): $480.00 of "
         "$1,000.00 spent (48.0 %) with 40 % of the period gone; projected $1,200.00 (120.0 %) by period end.",
-        "Budget search-monthly reached 100 % for 2026-11 (team search): $1,010.00 of $1,000.00 spent "
-        "(101.0 %); projected $2,164.29 (216.4 %) by period end.",
+        "Budget search-monthly at 101.0 % (crossed 100 %) for 2026-11 (team search): $1,010.00 of $1,000.00 "
+        "spent; projected $2,164.29 (216.4 %) by period end.",
     ]
 
 
@@ -197,7 +201,7 @@ def test_a_configuration_error_from_slack_fails_the_tick_clearly_and_the_alert_w
     assert "budget:search-monthly:2026-11:50 to #search-costs" in str(failure.value)
     assert TOKEN not in str(failure.value)
     ticks.tick("2026-11-30T23:01:00")  # fixed: the alert was not recorded as sent, so it goes out now
-    assert texts(slack) == ["Budget search-monthly reached 50 %"]
+    assert texts(slack) == ["Budget search-monthly at 60.0 % (crossed 50 %)"]
 
 
 def test_without_slack_alerts_go_to_the_log_and_the_alerts_table(ch, ticks, capfd):
@@ -206,7 +210,7 @@ def test_without_slack_alerts_go_to_the_log_and_the_alerts_table(ch, ticks, capf
     ticks.tick("2026-11-30T23:00:00")
     ticks.tick("2026-11-30T23:01:00")
     logged = capfd.readouterr().err
-    assert logged.count("ALERT (no Slack configured) Budget search-monthly reached 75 % for 2026-11") == 1
+    assert logged.count("ALERT (no Slack configured) Budget search-monthly at 76.0 % (crossed 75 %) for 2026-11") == 1
     rows = ch.query_rows(
         "SELECT message_key, destination, channel FROM alerts_sent FINAL WHERE alert_key = message_key")
     assert rows == [("budget:search-monthly:2026-11:75", "log", "#search-costs")]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 from dagster_cli import run_dagster
-from event_lines import event, write_lines
+from event_lines import event, line, write_lines
 
 from pipelines.events.assets import usage_events
 from pipelines.events.definitions import landing_zone_sensor
@@ -42,11 +42,12 @@ def test_the_reject_rate_check_warns_when_more_than_one_percent_of_lines_are_bad
     assert check.metadata["reject_rate"].value == 0.5
 
 
-def test_the_sensor_requests_a_run_only_when_a_file_appears_or_grows(landing):
+def test_the_sensor_requests_a_run_only_when_a_file_appears_or_grows(ch, landing):
     zone = LandingZone(events_dir=str(landing))
     with DagsterInstance.ephemeral() as instance:
         def tick(cursor):
-            context = build_sensor_context(instance=instance, cursor=cursor, resources={"landing_zone": zone})
+            context = build_sensor_context(instance=instance, cursor=cursor,
+                                           resources={"landing_zone": zone, "clickhouse": ch})
             return landing_zone_sensor(context), context.cursor
 
         result, cursor = tick(None)
@@ -60,6 +61,24 @@ def test_the_sensor_requests_a_run_only_when_a_file_appears_or_grows(landing):
             handle.write('{"event_id": "e2"')
         result, cursor = tick(cursor)
         assert isinstance(result, RunRequest)
+
+
+def test_the_first_tick_starts_no_run_for_files_an_earlier_ingest_read_whole(ch, landing):
+    """`make dev` after `make demo`: the sensor has no cursor yet, but the demo's ingest read every file."""
+    zone = LandingZone(events_dir=str(landing))
+    write_lines(landing / "a.jsonl", event("e1"))
+    write_lines(landing / "b.jsonl", event("e2"))
+    assert materialize([usage_events], resources={"clickhouse": ch, "landing_zone": zone}).success
+    with DagsterInstance.ephemeral() as instance:
+        resources = {"landing_zone": zone, "clickhouse": ch}
+        first = build_sensor_context(instance=instance, cursor=None, resources=resources)
+        assert isinstance(landing_zone_sensor(first), SkipReason)
+        with open(landing / "b.jsonl", "a") as handle:  # b grows after the ingest: that is new
+            handle.write(line(event("e3")))
+        second = build_sensor_context(instance=instance, cursor=None, resources=resources)
+        request = landing_zone_sensor(second)
+        assert isinstance(request, RunRequest)
+        assert request.tags["changed_files"] == "1"
 
 
 def test_the_dagster_cli_materialises_usage_events_from_the_project_definitions(tmp_path, landing):

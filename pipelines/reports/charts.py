@@ -1,0 +1,82 @@
+"""The statement's charts as Vega-Lite specifications, built with altair (drawn in the page by vega-embed).
+
+Each function takes plain rows (amounts already rounded to the cent: a chart draws numbers, the statement's
+tables carry the exact decimals) and returns the chart's JSON specification.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+
+WIDTH = 640
+Rows = list[dict[str, Any]]
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    return chart.to_dict()
+
+
+def spend_per_team_per_day(rows: Rows) -> dict[str, Any]:
+    """Stacked bars: allocated USD per day, one colour per team. Rows: date (YYYY-MM-DD), team, usd."""
+    return _spec(alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=alt.X("date:T", title="day (UTC)", timeUnit="utcyearmonthdate"),
+        y=alt.Y("sum(usd):Q", title="allocated USD"),
+        color=alt.Color("team:N", title="team"),
+        tooltip=["date:T", "team:N", alt.Tooltip("sum(usd):Q", format="$,.2f", title="USD")],
+    ).properties(width=WIDTH, height=260))
+
+
+def model_mix(rows: Rows) -> dict[str, Any]:
+    """Horizontal bars: allocated USD per model, with its share. Rows: model, usd, share."""
+    return _spec(alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        y=alt.Y("model:N", sort="-x", title=None),
+        x=alt.X("usd:Q", title="allocated USD"),
+        tooltip=["model:N", alt.Tooltip("usd:Q", format="$,.2f", title="USD"),
+                 alt.Tooltip("share:Q", format=".1%", title="share")],
+    ).properties(width=WIDTH - 200, height=alt.Step(24)))
+
+
+def budget_burn_down(rows: Rows) -> dict[str, Any]:
+    """Spend of each budget through the month as a percentage of its amount, against the 100 % budget line.
+    Rows: budget, date, percent (month budgets: cumulative; day budgets: that day's spend)."""
+    lines = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
+        x=alt.X("date:T", title="day (UTC)", timeUnit="utcyearmonthdate"),
+        y=alt.Y("percent:Q", title="% of budget"),
+        color=alt.Color("budget:N", title="budget"),
+        tooltip=["budget:N", "date:T", alt.Tooltip("percent:Q", format=".1f", title="%"),
+                 alt.Tooltip("usd:Q", format="$,.2f", title="spend")],
+    )
+    budget_line = alt.Chart(alt.Data(values=[{"percent": 100}])).mark_rule(color="#b00020", strokeDash=[6, 4]).encode(
+        y="percent:Q")
+    label = alt.Chart(alt.Data(values=[{"percent": 100, "text": "budget (100 %)"}])).mark_text(
+        align="left", dx=4, dy=-6, color="#b00020").encode(y="percent:Q", text="text:N", x=alt.value(0))
+    return _spec(alt.layer(lines, budget_line, label).properties(width=WIDTH, height=260))
+
+
+def cache_savings(rows: Rows) -> dict[str, Any]:
+    """Grouped bars per team: savings realised by cache reads, and the money missed (unread cache writes'
+    premium, estimated saving of prefixes sent uncached). Rows: team, measure, usd."""
+    return _spec(alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=alt.X("team:N", title=None),
+        xOffset="measure:N",
+        y=alt.Y("usd:Q", title="USD"),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(
+            domain=["realised", "missed: unread cache writes", "missed: prefixes sent uncached"],
+            range=["#2e7d32", "#ef6c00", "#fbc02d"])),
+        tooltip=["team:N", "measure:N", alt.Tooltip("usd:Q", format="$,.2f", title="USD")],
+    ).properties(width=WIDTH - 120, height=240))
+
+
+def reconciliation(rows: Rows) -> dict[str, Any]:
+    """Per day: the Anthropic cost report (bars) and the allocated total (line) — they coincide to the cent
+    on every reported day. Rows: date, series ("cost report" / "allocated"), usd."""
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("date:T", title="day (UTC)", timeUnit="utcyearmonthdate"),
+        y=alt.Y("usd:Q", title="USD"),
+        tooltip=["date:T", "series:N", alt.Tooltip("usd:Q", format="$,.2f", title="USD")],
+    )
+    bars = base.transform_filter(alt.datum.series == "cost report").mark_bar(color="#90a4ae", opacity=0.8)
+    line = base.transform_filter(alt.datum.series == "allocated").mark_line(color="#1565c0", point=True)
+    return _spec(alt.layer(bars, line).properties(width=WIDTH, height=240))

@@ -1,0 +1,158 @@
+"""The monthly statement of a small month whose every figure is worked out by hand, and `ledger export` /
+`ledger report` on it (real CLI, embedded database)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, priced_database, usage_event, write_config
+from dagster import DagsterInstance, materialize
+
+from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
+from pipelines.budgets.model import Budget
+from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.ledger_config import LedgerConfig
+from pipelines.reports.statement import build_statement, write_statement
+from pipelines.settings import PROJECT_ROOT
+
+LEDGER = Path(sys.executable).parent / "ledger"
+NOW = datetime(2026, 11, 5, 12, tzinfo=UTC)  # October is over: its statement is final
+SEARCH_BUDGET = Budget(id="search-monthly", scope="team", target="search", period="month", amount_usd=2,
+                       slack_channel="#search")
+
+
+@pytest.fixture(scope="module")
+def october(tmp_path_factory):
+    """October 5, 10:00, workspace ws1, Haiku 4.5 ($5 per million output tokens):
+    - key_search: 200,000 output tokens ($1.00); events explain 120,000 for search, 80,000 for data;
+    - the console (key ''): 100,000 output tokens ($0.50), no event, no owner: unattributed.
+    The cost report says $1.50 for the day, so allocated = list. Policy proportional: the $0.50 residual is spread
+    by own spend, search 0.60/1.00 -> $0.30, data $0.20. Chargeback: search $0.90, data $0.60."""
+    home = tmp_path_factory.mktemp("ledger")
+    ch = priced_database(home)
+    admin_usage(ch, output=200_000)
+    admin_usage(ch, key="", output=100_000)
+    usage_event(ch, "e1", "search", "query-rewrite", output=120_000)
+    usage_event(ch, "e2", "data", "etl", output=80_000)
+    cost_report(ch, HOUR.date(), "ws1", "1.50")
+    path = write_config(home / "ledger.yaml", shared_cost_policy="proportional")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEDGER_EXPORT_DIR", str(home / "exports"))
+        result = materialize([allocation, chargeback, chargeback_export, focus_export],
+                             partition_key=OCTOBER.isoformat(),
+                             resources={"clickhouse": ch, "ledger_config": LedgerConfig(path=str(path))},
+                             instance=DagsterInstance.ephemeral())
+    assert result.success
+    refresh_spend_rollup(ch, NOW)  # budgets' spend: allocated cost per team, before the policy
+    return ch, home, path
+
+
+def section(statement, anchor):
+    return next(s for s in statement.sections if s.anchor == anchor)
+
+
+def test_the_totals_reconcile_the_chargeback_to_the_cost_report(october):
+    ch, _home, _path = october
+    statement = build_statement(ch, OCTOBER, config(shared_cost_policy="proportional"), [SEARCH_BUDGET], NOW)
+    assert statement.totals == [("charged (chargeback)", "$1.50"), ("cost report", "$1.50"),
+                                ("allocated (exact)", "$1.50"), ("status", "final")]
+    assert section(statement, "reconciliation").table_rows == (("2026-10-05", "$1.50", "$1.50", "equal", "66.7%"),)
+    # coverage: events explain 200,000 of the 300,000 tokens
+
+
+def test_budget_spend_plus_shared_cost_is_the_chargeback(october):
+    ch, _home, _path = october
+    statement = build_statement(ch, OCTOBER, config(shared_cost_policy="proportional"), [SEARCH_BUDGET], NOW)
+    shared = section(statement, "shared-cost")
+    assert shared.table_headers == ("cost centre", "team", "budget spend", "shared cost", "chargeback", "rest")
+    assert shared.table_rows == (("CC-100 Search", "search", "$0.60", "$0.30", "$0.90", "$0.00"),
+                                 ("CC-500 Data", "data", "$0.40", "$0.20", "$0.60", "$0.00"))
+    assert "under the shared-cost policy (proportional)" in shared.intro
+
+
+def test_the_charts_draw_the_month(october):
+    ch, _home, _path = october
+    statement = build_statement(ch, OCTOBER, config(shared_cost_policy="proportional"), [SEARCH_BUDGET], NOW)
+    assert statement.charts == 4  # no cache analysis was run for this month: that section says so instead
+    assert section(statement, "cache").spec is None
+    assert section(statement, "cache").note == "No cache analysis for this month: run the cache_analysis job."
+    spend = section(statement, "spend")
+    assert spend.table_rows == (("search", "$0.60"), ("unattributed", "$0.50"), ("data", "$0.40"))
+    assert spend.spec["data"]["values"] == [{"date": "2026-10-05", "team": "data", "usd": 0.4},
+                                            {"date": "2026-10-05", "team": "search", "usd": 0.6},
+                                            {"date": "2026-10-05", "team": "unattributed", "usd": 0.5}]
+    budgets = section(statement, "budgets")
+    assert budgets.table_rows == (("search-monthly", "team search", "month, $2.00", "$0.60", "30.0 %"),)
+    assert section(statement, "models").table_rows == (("claude-haiku-4-5-20251001", "300,000", "$1.50", "100.0%"),)
+
+
+def test_a_cost_centre_page_shows_only_its_teams_and_the_index_links_it(october, tmp_path):
+    ch, _home, _path = october
+    written = write_statement(ch, OCTOBER, tmp_path, config(shared_cost_policy="proportional"), [SEARCH_BUDGET], NOW,
+                              cost_centre_pages=True)
+    assert [p.name for p in written.pages] == ["statement-2026-10-cc-100-search.html",
+                                               "statement-2026-10-cc-500-data.html"]
+    search = build_statement(ch, OCTOBER, config(shared_cost_policy="proportional"), [SEARCH_BUDGET], NOW,
+                             "CC-100 Search")
+    assert section(search, "spend").table_rows == (("search", "$0.60"),)
+    assert search.totals == [("charged (chargeback)", "$0.90"), ("status", "final")]
+    index = written.path.read_text()
+    assert 'href="statement-2026-10-cc-100-search.html"' in index
+    assert index.count("<script") == 2 and "https://" not in index.split("<script", 1)[0]
+
+
+def ledger(home: Path, config_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(config_path),
+           "LEDGER_EXPORT_DIR": str(home / "cli-exports")}
+    env.pop("CLICKHOUSE_DSN", None)
+    return subprocess.run([str(LEDGER), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_ledger_export_rewrites_the_asset_s_files_byte_for_byte(october):
+    _ch, home, path = october
+    done = ledger(home, path, "export", "--month", "2026-10")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "4 lines, 1.50 USD:"  # search and data, each with a shared-cost line
+    for name in ("chargeback-2026-10.csv", "chargeback-2026-10.parquet", "chargeback-2026-10.manifest.json",
+                 "focus-2026-10.csv", "focus-2026-10.parquet", "focus-2026-10.metadata.json"):
+        assert (home / "cli-exports" / name).read_bytes() == (home / "exports" / name).read_bytes()
+
+
+def test_ledger_report_writes_the_statement_and_names_it(october):
+    _ch, home, path = october
+    done = ledger(home, path, "report", "--month", "2026-10")
+    assert done.returncode == 0, done.stderr
+    # The config has no budgets and no cache analysis ran: spend, model mix and reconciliation are drawn.
+    assert done.stdout.splitlines() == ["statement 2026-10 (final, 3 charts):",
+                                        str(home / "cli-exports" / "statement-2026-10.html")]
+
+
+def test_a_month_without_chargeback_is_one_line_saying_what_to_run(october):
+    _ch, home, path = october
+    done = ledger(home, path, "report", "--month", "2026-09")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: no chargeback for 2026-09 yet: run the allocate_month job for partition 2026-09-01 (Dagster UI, or "
+        "`dagster job launch -m pipelines.definitions -j allocate_month --tags '{\"dagster/partition\": "
+        "\"2026-09-01\"}'`)"]
+
+
+def test_the_dagster_cli_materialises_the_statement_of_a_month(october, tmp_path):
+    _ch, home, path = october
+    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(path), "DAGSTER_HOME": str(tmp_path),
+           "LEDGER_EXPORT_DIR": str(home / "dagster-exports")}
+    env.pop("CLICKHOUSE_DSN", None)
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run([str(LEDGER.parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
+                           "--select", "monthly_statement", "--partition", "2026-10-01"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr
+    page = (home / "dagster-exports" / "statement-2026-10.html").read_text()
+    assert "<h1>Claude API statement — October 2026</h1>" in page
