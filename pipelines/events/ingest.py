@@ -24,7 +24,7 @@ import os
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,7 +99,7 @@ def _last_line_end(path: Path, start: int, size: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Read:
+class FileRead:
     """What to read of one file: bytes [start, end) of a plain file, or a gz file from line skip_lines on."""
 
     start: int
@@ -108,10 +108,10 @@ class _Read:
     skip_lines: int = 0  # gz: lines of the file already loaded
 
 
-def _plan(path: Path, known: FileProgress, size: int) -> _Read | None:
+def _plan(path: Path, known: FileProgress, size: int) -> FileRead | None:
     """What is new in ``path``, or None when nothing complete can be."""
     if is_gzip(path):
-        return None if size == known.file_size else _Read(0, size, 0, known.lines_read)
+        return None if size == known.file_size else FileRead(0, size, 0, known.lines_read)
     if size < known.byte_offset:
         log.warning("%s shrank below what was read (%d < %d bytes): reading it again from the start",
                     path, size, known.byte_offset)
@@ -119,11 +119,11 @@ def _plan(path: Path, known: FileProgress, size: int) -> _Read | None:
     end = _last_line_end(path, known.byte_offset, size)
     if end == known.byte_offset:
         return None  # nothing new, or only a line still being written
-    return _Read(known.byte_offset, end, known.lines_read)
+    return FileRead(known.byte_offset, end, known.lines_read)
 
 
 @contextmanager
-def _readable(path: Path, read: _Read, size: int, scratch: Path) -> Iterator[Path]:
+def _readable(path: Path, read: FileRead, size: int, scratch: Path) -> Iterator[Path]:
     """A path ClickHouse can read that holds exactly the lines planned: the file itself when that is all of
     it, else a temporary copy of the byte range (copy_file_range: no pass through Python)."""
     if is_gzip(path) or (read.start == 0 and read.end == size):
@@ -149,8 +149,11 @@ def _readable(path: Path, read: _Read, size: int, scratch: Path) -> Iterator[Pat
         os.unlink(name)
 
 
-def ingest_landing_zone(ch: ClickHouseResource, directory: Path) -> IngestReport:
-    """Every new complete line of every landing-zone file, checked and stored, in one database session."""
+def ingest_landing_zone(ch: ClickHouseResource, directory: Path,
+                        on_file: Callable[[Path, FileRead], None] | None = None) -> IngestReport:
+    """Every new complete line of every landing-zone file, checked and stored, in one database session.
+
+    ``on_file`` hears of each file just before it is read (the asset logs it)."""
     report = IngestReport()
     run = uuid.uuid4().hex
     with ch.connect() as client:
@@ -162,6 +165,8 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path) -> IngestReport
             if read is None:
                 continue
             batch = f"{run}:{number}"
+            if on_file is not None:
+                on_file(path, read)
             try:
                 if ch.embedded:
                     with _readable(path, read, size, ch.scratch_path) as readable:
