@@ -32,8 +32,8 @@ def usage_events(
     context: AssetExecutionContext, clickhouse: ClickHouseResource, landing_zone: LandingZone
 ) -> MaterializeResult:
     def reading(path: Path, read: FileRead) -> None:
-        where = f"from line {read.line_offset + read.skip_lines + 1}" if read.line_offset or read.skip_lines else "whole"
-        context.log.info(f"reading {path} ({where})")
+        first = read.line_offset + read.skip_lines + 1
+        context.log.info(f"reading {path} ({'whole' if first == 1 else f'from line {first}'})")
 
     report = ingest_landing_zone(clickhouse, landing_zone.path, on_file=reading)
     stored = stored_events(clickhouse)

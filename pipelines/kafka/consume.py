@@ -34,6 +34,7 @@ from pipelines.storage.clickhouse import ClickHouseResource
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1  # how often a run checks whether it has reached its targets
+HEARTBEAT_S = 10.0  # a run says it is alive at least this often (the lag sensor watches for silence)
 
 
 @dataclass
@@ -123,10 +124,12 @@ class _Drain:
 
 
 def drain(ch: ClickHouseResource, source: KafkaSource, max_seconds: float = 600.0,
-          after_insert: Callable[[], None] | None = None) -> DrainReport:
+          after_insert: Callable[[], None] | None = None,
+          heartbeat: Callable[[DrainReport], None] | None = None) -> DrainReport:
     """Read what the group has not committed, up to the high watermarks at the start (or ``max_messages_per_run``).
 
-    ``after_insert`` runs between a batch's insert and its commit (tests use it to crash there).
+    ``after_insert`` runs between a batch's insert and its commit (tests use it to crash there);
+    ``heartbeat`` after every committed batch and at least every HEARTBEAT_S while the run waits.
     """
     # The session outlives the consumer: closing the consumer revokes its partitions, which flushes.
     with ch.connect() as client, source.consumer() as consumer:
@@ -135,9 +138,13 @@ def drain(ch: ClickHouseResource, source: KafkaSource, max_seconds: float = 600.
             return DrainReport(lag=before)
         run = _Drain(client, source, consumer, before, after_insert)
         consumer.subscribe([source.topic], on_assign=run.on_assign, on_revoke=run.on_revoke)
-        started = time.monotonic()
-        read = 0
+        started = beat = time.monotonic()
+        read = batches = 0
         while not run.done() and read < source.max_messages_per_run:
+            if heartbeat is not None and (time.monotonic() - beat >= HEARTBEAT_S or run.report.batches != batches):
+                heartbeat(run.report)
+                beat = time.monotonic()
+            batches = run.report.batches
             waited = time.monotonic() - started
             if waited > max_seconds or (run.next_offset is None and waited > source.timeout_s):
                 log.warning("stopping after %.0f s with %s", waited,
