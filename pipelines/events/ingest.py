@@ -150,10 +150,13 @@ def _readable(path: Path, read: FileRead, size: int, scratch: Path) -> Iterator[
 
 
 def ingest_landing_zone(ch: ClickHouseResource, directory: Path,
-                        on_file: Callable[[Path, FileRead], None] | None = None) -> IngestReport:
+                        on_file: Callable[[Path, FileRead], None] | None = None,
+                        ship: bool | None = None) -> IngestReport:
     """Every new complete line of every landing-zone file, checked and stored, in one database session.
 
-    ``on_file`` hears of each file just before it is read (the asset logs it)."""
+    ``on_file`` hears of each file just before it is read (the asset logs it). ``ship``: send the raw lines
+    instead of letting ClickHouse read the file (default: only for a server; the benchmark compares both)."""
+    ship = not ch.embedded if ship is None else ship
     report = IngestReport()
     run = uuid.uuid4().hex
     with ch.connect() as client:
@@ -168,7 +171,7 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path,
             if on_file is not None:
                 on_file(path, read)
             try:
-                if ch.embedded:
+                if not ship:
                     with _readable(path, read, size, ch.scratch_path) as readable:
                         client.command(sql("usage_events_from_file"), parameters={
                             "batch": batch, "source": str(path), "path": str(readable),
