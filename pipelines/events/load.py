@@ -62,27 +62,33 @@ def tally(client: Client, batch: str) -> Tally:
     return counted
 
 
-def _chunks(path: Path, start: int, end: int) -> Iterator[bytes]:
-    """Complete lines of ``path``, each ending in a newline: bytes [start, end) of a plain file, or the
-    whole of a gz file (whose last line needs no newline)."""
-    if not is_gzip(path):
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            while start < end:
-                data = handle.read(min(SHIP_BYTES, end - start))
-                if not data:
-                    raise OSError(f"{path} ended at byte {start}, before {end}")
-                start += len(data)
+def _read(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) of a plain file, or all of a gz file decompressed, in pieces of SHIP_BYTES."""
+    if is_gzip(path):
+        with gzip.open(path, "rb") as stream:
+            while data := stream.read(SHIP_BYTES):
                 yield data
         return
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while start < end:
+            data = handle.read(min(SHIP_BYTES, end - start))
+            if not data:
+                raise OSError(f"{path} ended at byte {start}, before {end}")
+            start += len(data)
+            yield data
+
+
+def _chunks(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Complete lines, each ending in a newline, in pieces of about SHIP_BYTES (a gz file's last line needs no
+    newline; a plain file's range ends after one)."""
     pending = b""
-    with gzip.open(path, "rb") as stream:
-        while data := stream.read(SHIP_BYTES):
-            data = pending + data
-            cut = data.rfind(b"\n") + 1
-            pending = data[cut:]
-            if cut:
-                yield data[:cut]
+    for data in _read(path, start, end):
+        data = pending + data
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            yield data[:cut]
     if pending:
         yield pending + b"\n"
 
