@@ -1,7 +1,7 @@
 """Crash safety of file ingest: a real ``dagster asset materialize`` process group is SIGKILLed at several
 moments of its step, then a run completes; the totals must be exact for plain and gzipped files alike.
 
-ClickHouse commits a file's rows in blocks (up to 262,144 rows or 128 MiB each) and the file's progress
+ClickHouse commits a file's rows in blocks (up to 131,072 rows or 64 MiB each) and the file's progress
 only after its last block: a kill inside a file leaves none, some or all of its blocks and no progress,
 so the next run reads the file again and the tables collapse what was there already."""
 

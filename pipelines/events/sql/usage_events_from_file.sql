@@ -177,7 +177,7 @@ FROM (
 )
 SETTINGS
     storage_file_read_method = 'pread',
-    max_insert_block_size = 262144,
-    min_insert_block_size_rows = 262144,
-    min_insert_block_size_bytes = 134217728,
-    parallel_view_processing = 1
+    max_insert_block_size = 131072,
+    min_insert_block_size_rows = 131072,
+    min_insert_block_size_bytes = 67108864,
+    parallel_view_processing = 0
