@@ -37,7 +37,7 @@ def test_the_newest_event_rules_migration_is_what_the_rules_generate():
 
 
 def test_every_rule_names_a_field_of_the_table():
-    with pytest.raises(KeyError, match="usage.no_such_field"):
+    with pytest.raises(KeyError, match=r"usage\.no_such_field"):
         rules._render("{usage.no_such_field} < 0")
 
 
