@@ -34,19 +34,19 @@ RATIO_TARGET = 1.2
 RSS_TARGET_MB = 1024
 SHIP_UP_TO = 2_000_000  # sizes at which the shipped mode is measured too
 
-EXPLANATION = """**How ours works, and what is left over the floor.** ClickHouse reads the file with `file(path, 'LineAsString')`
-(`_row_number` gives each line's number) and one `INSERT` applies the whole rule set: one typed `JSONExtract(line,
-'Tuple(…)')` per line, a cheap RE2 `match()` that flags the lines whose raw text could hide a value the typed
-extraction would coerce (and lines that are not JSON objects), exact `JSONType` checks with a reason per field on
-flagged lines only (lazily evaluated `if`), then the value rules; a `Null` table fans the rows out through
-materialised views into `usage_events`, `rejected_events` and a per-run tally. What remains over native is the rule
-work itself (the pre-filter regex over every line, the timestamp pattern, the reason `multiIf`), the second view
-and the dead letter. The `pread` setting is the same for both (not chDB's default mmap, which makes RSS grow with
-the file); ours also inserts in blocks of 131,072 rows / 64 MiB with the views run one after the other (the issue's
-262,144 rows / 128 MiB with parallel views peaked at 1.12–1.16 GB on 1M events here, these settings at 0.88–0.98
-GB, at the same speed), and one database session per run lets the parts' merges finish (the old per-32 MB-batch
-sessions cancelled them: ~167 parts at 10M). *Shipped* is the path for a ClickHouse server that cannot see the
-landing directory: the raw lines go over clickhouse-connect as Arrow (lines cut with numpy, no per-line Python)
+EXPLANATION = """**How ours works, and what is left over the floor.** ClickHouse reads the file with `file(path,
+'LineAsString')` (`_row_number` gives each line's number) and one `INSERT` applies the whole rule set: one typed
+`JSONExtract(line, 'Tuple(…)')` per line, a cheap RE2 `match()` that flags the lines whose raw text could hide a
+value the typed extraction would coerce (and lines that are not JSON objects), exact `JSONType` checks with a
+reason per field on flagged lines only (lazily evaluated `if`), then the value rules; a `Null` table fans the rows
+out through materialised views into `usage_events`, `rejected_events` and a per-run tally. What remains over native
+is the rule work itself (the pre-filter regex over every line, the timestamp pattern, the reason `multiIf`), the
+second view and the dead letter. The `pread` setting is the same for both (not chDB's default mmap, which makes RSS
+grow with the file); ours also inserts in blocks of 131,072 rows / 64 MiB with the views run one after the other
+(the issue's 262,144 rows / 128 MiB with parallel views peaked at 1.12–1.16 GB on 1M events here, these settings at
+0.88–0.98 GB, at the same speed), and one database session per run lets the parts' merges finish (the old per-32
+MB-batch sessions cancelled them: ~167 parts at 10M). *Shipped* is the path for a ClickHouse server that cannot see
+the landing directory: the raw lines go over clickhouse-connect as Arrow (lines cut with numpy, no per-line Python)
 into `usage_events_lines`, whose view applies the same rules; against chDB that costs an Arrow IPC temp file per 32
 MB and the view's per-block execution. On a real server the transfer is the HTTP body (the lines, uncompressed) and
 the rules run there, in parallel with the client reading the next chunk."""
