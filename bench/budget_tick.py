@@ -29,6 +29,7 @@ from pipelines.alerts.slack import SlackResource
 from pipelines.budgets.assets import budget_alerts
 from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.events.load import stored_events
+from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.pricing.assets import load_prices
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -101,7 +102,8 @@ class TickBench:
         self.ticks.clear()
 
     def tick(self) -> None:
-        resources = {"clickhouse": self.ch, "slack": SlackResource(), "clock": Clock(frozen_at=NOW.isoformat())}
+        resources = {"clickhouse": self.ch, "slack": SlackResource(), "clock": Clock(frozen_at=NOW.isoformat()),
+                     "ledger_config": LedgerConfig()}
         context = build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources)
         started = time.perf_counter()
         budget_alerts(context)
