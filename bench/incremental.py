@@ -45,7 +45,8 @@ loads `system.settings` on connect; the table's first row). Marks and parts coun
 
 - **Ingest of the new hour** and the **Admin API write** (the hourly collector re-fetches the last
   {USAGE_LATE_HOURS} hours: insert, then a lightweight `DELETE` of the superseded rows) touch only the new data:
-  the ingest reads no `usage_events` data at all (0 marks; its rows are the session floor and `ingest_files`),
+  the ingest reads no `usage_events` data (its reads are the session floor, `ingest_files` and its own tally
+  in `ingest_batches`, one mark),
   the Admin API write only the granules holding the re-fetched hours (8,192 rows each), whatever the history.
 - **The spend rollup refresh** rebuilds only from the earliest hour that changed since the last refresh
   (`pipelines/budgets/spend.py`): the events written since (a view on `usage_events` records each written
