@@ -7,6 +7,8 @@ DROP VIEW IF EXISTS usage_events_lines_check;
 DROP VIEW IF EXISTS usage_events_checked_load;
 DROP VIEW IF EXISTS usage_events_checked_reject;
 DROP VIEW IF EXISTS usage_events_checked_tally;
+DROP TABLE IF EXISTS usage_events_checked;
+DROP TABLE IF EXISTS usage_events_lines;
 
 CREATE TABLE IF NOT EXISTS usage_events_lines
 (
