@@ -45,20 +45,17 @@ loads `system.settings` on connect; the table's first row). Marks and parts coun
 
 - **Ingest of the new hour** and the **Admin API write** (the hourly collector re-fetches the last
   {USAGE_LATE_HOURS} hours: insert, then a lightweight `DELETE` of the superseded rows) touch only the new data:
-  the ingest reads no `usage_events` data at all (0 marks; its rows are the session floor and `ingest_files`),
+  the ingest reads no `usage_events` data (its reads are the session floor, `ingest_files` and its own tally
+  in `ingest_batches`, one mark),
   the Admin API write only the granules holding the re-fetched hours (8,192 rows each), whatever the history.
-- **The spend rollup refresh does not.** It rebuilds every hour from the start of the *previous* month
-  (so that late data for a month just ended still reaches its budgets): hours the allocation covers come
-  from `allocation_hourly`, later hours from `usage_events`. With the allocation up to date it therefore
-  re-reads the whole window of `allocation_hourly` plus the events since the allocation's end; without an
-  allocation (no Admin API key, or before the daily allocation run has covered the month) it re-reads
-  every event since the start of the previous month: between one and two months of events on every
-  refresh (here, on the 1st, the whole of October), as the last row shows. Its cost grows with traffic
-  and with the day of the month.
-- What would close the gap: refresh only from the earliest hour that changed since the last refresh
-  (the ingest report's first event time, the collector's fetched range, the allocation's month), per
-  month partition, instead of from the start of the previous month. The budget *tick* itself reads only
-  the rollup (benchmark 3), so this is a cost of the refresh run, not of alerting latency.
+- **The spend rollup refresh** rebuilds only from the earliest hour that changed since the last refresh
+  (`pipelines/budgets/spend.py`): the events written since (a view on `usage_events` records each written
+  block's earliest hour in `usage_events_changes`), an allocation month that was rewritten, or the hours whose
+  source moved with the allocation's end, copying the month's earlier hours from the rollup itself (the month
+  is swapped in whole). After the new hour's ingest it reads that hour's events and the rollup, whether the
+  allocation is up to date or there is none; only a change that really touches a whole month (here: the
+  allocation of October dropped, so October's hours move to event pricing) re-reads that month's events.
+  Before, every refresh re-read everything from the start of the previous month (up to two months of events).
 - Not hourly, and not in the table: the allocation recomputes its whole month (benchmark 2) once a day."""
 
 
@@ -71,7 +68,7 @@ def _stored(ch: ClickHouseResource) -> dict[str, int]:
     return {table: int(rows) for table, rows in ch.query_rows(sql("stored_rows"))}
 
 
-def _write_hour(path: Path, hour: datetime, count: int) -> None:
+def _write_hour(path: Path, hour: datetime, count: int) -> None:  # event ids carry the hour
     """``count`` events of one hour in the month's shape (same scopes and models), one JSON object a line."""
     models = ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101"]
     with open(path, "w") as out:
@@ -79,14 +76,14 @@ def _write_hour(path: Path, hour: datetime, count: int) -> None:
             combo = n % 40
             ts = hour + timedelta(milliseconds=n * 3_600_000 // count)
             out.write(json.dumps({
-                "schema_version": 1, "event_id": f"new_{n}", "ts": ts.isoformat().replace("+00:00", "Z"),
+                "schema_version": 1, "event_id": f"new_{hour:%d%H}_{n}", "ts": ts.isoformat().replace("+00:00", "Z"),
                 "team": f"team_{combo % 10}", "feature": f"feature_{combo}",
                 "env": ["prod", "staging", "dev"][combo % 3],
                 "user": f"u_{n % 997}", "workspace_id": f"wrkspc_{combo % 4}", "api_key_id": f"apikey_{combo % 8}",
                 "model": models[n // 40 % 3], "service_tier": "standard",
                 "usage": {"input_tokens": 500 + n % 4000, "output_tokens": 50 + n % 900,
                           "cache_read_input_tokens": 2000 if n % 5 == 0 else 0},
-                "latency_ms": 200 + n % 20000, "status": 200, "request_id": f"req_new_{n}",
+                "latency_ms": 200 + n % 20000, "status": 200, "request_id": f"req_new_{hour:%d%H}_{n}",
             }) + "\n")
 
 
@@ -134,13 +131,17 @@ def _work(home: Path) -> list[dict]:
          lambda: ingest_landing_zone(ch, landing))
     step(f"Admin API usage write: last {USAGE_LATE_HOURS} hours re-fetched ({len(refetched):,} rows)",
          ["admin_usage_hourly"], lambda: replace_usage_range(ch, refetched, fetch_start, END, fetch_time()))
-    step("spend rollup refresh, allocation up to date", ["usage_events", "allocation_hourly", "spend_hourly"],
-         lambda: refresh_spend_rollup(ch, NOW))
+    step("spend rollup refresh, allocation up to date (rebuilds from the new hour)",
+         ["usage_events", "allocation_hourly", "spend_hourly"], lambda: refresh_spend_rollup(ch, NOW))
 
     with ch.connect() as client:
         drop_month(client, "allocation_hourly", MONTH)
-    step("spend rollup refresh, nothing allocated (events only)", ["usage_events", "spend_hourly"],
-         lambda: refresh_spend_rollup(ch, NOW))
+    step("spend rollup refresh after October's allocation was dropped (rebuilds October from events)",
+         ["usage_events", "spend_hourly"], lambda: refresh_spend_rollup(ch, NOW))
+    _write_hour(landing / "2026-11-01T01.jsonl", NOW, per_hour)
+    ingest_landing_zone(ch, landing)
+    step(f"spend rollup refresh, nothing allocated, after the next hour's ingest ({per_hour:,} events)",
+         ["usage_events", "spend_hourly"], lambda: refresh_spend_rollup(ch, NOW + timedelta(hours=1)))
     return rows
 
 

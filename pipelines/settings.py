@@ -97,7 +97,18 @@ def kafka_max_lag() -> int:
     return int(_env("LEDGER_KAFKA_MAX_LAG") or 10_000)
 
 
-_KAFKA_OWN_SETTINGS = frozenset({"LEDGER_KAFKA_TOPIC", "LEDGER_KAFKA_GROUP_ID", "LEDGER_KAFKA_MAX_LAG"})
+def kafka_batch_messages() -> int:
+    """Messages per ClickHouse insert and offset commit."""
+    return int(_env("LEDGER_KAFKA_BATCH_MESSAGES") or 5_000)
+
+
+def kafka_stale_run_seconds() -> float:
+    """A Kafka ingest run that logged nothing for this long has died: the lag sensor marks it failed."""
+    return float(_env("LEDGER_KAFKA_STALE_RUN_SECONDS") or 180)
+
+
+_KAFKA_OWN_SETTINGS = frozenset({"LEDGER_KAFKA_TOPIC", "LEDGER_KAFKA_GROUP_ID", "LEDGER_KAFKA_MAX_LAG",
+                                 "LEDGER_KAFKA_BATCH_MESSAGES", "LEDGER_KAFKA_STALE_RUN_SECONDS"})
 # The librdkafka settings that are secrets: the pipeline takes them as Dagster EnvVars (pipelines.kafka.resource).
 KAFKA_SECRET_SETTINGS = {
     "LEDGER_KAFKA_SASL_PASSWORD": "sasl.password",

@@ -49,17 +49,19 @@ _AFTER_UPSTREAM = (
     kinds={"clickhouse"},
     deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("unit_prices")],
     automation_condition=_AFTER_UPSTREAM,
-    description="Hourly spend per team / feature / env / workspace / api key from the start of the previous "
-    "month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
+    description="Hourly spend per team / feature / env / workspace / api key, rebuilt from the earliest hour "
+    "that changed since the last refresh (never before the start of the previous month): allocated Admin-API "
+    "cost where the allocation covers the hour, priced usage events after that. "
     "What budget ticks read instead of raw events.",
 )
 def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:
     refresh = refresh_spend_rollup(clickhouse, clock.now())
     until = refresh.admin_priced_until
-    context.log.info("spend rollup rewritten from %s: %d rows, %s; Admin-API-priced until %s",
-                     refresh.refreshed_from, refresh.rows, usd(refresh.spend_usd), until or "never (no allocation)")
+    context.log.info("spend rollup rebuilt from %s: %d rows, %s; Admin-API-priced until %s",
+                     refresh.refreshed_from or "nowhere (nothing changed)", refresh.rows, usd(refresh.spend_usd),
+                     until or "never (no allocation)")
     return MaterializeResult(metadata={
-        "refreshed_from": str(refresh.refreshed_from),
+        "refreshed_from": str(refresh.refreshed_from) if refresh.refreshed_from else "nothing changed",
         "admin_priced_until": str(until) if until else "no allocation yet: all hours event-priced",
         "rows": refresh.rows,
         "spend_usd": usd(refresh.spend_usd),

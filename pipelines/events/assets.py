@@ -1,6 +1,6 @@
 """Dagster side of event ingest: the ``usage_events`` asset, its check, job and landing-zone sensor."""
 
-
+from pathlib import Path
 
 from dagster import (
     AssetCheckResult,
@@ -12,7 +12,7 @@ from dagster import (
     asset,
 )
 
-from pipelines.events.ingest import ingest_landing_zone
+from pipelines.events.ingest import FileRead, ingest_landing_zone
 from pipelines.events.landing_zone_resource import LandingZone
 from pipelines.events.load import stored_events
 from pipelines.metadata import markdown_table
@@ -31,7 +31,11 @@ REJECT_RATE_WARN = 0.01
 def usage_events(
     context: AssetExecutionContext, clickhouse: ClickHouseResource, landing_zone: LandingZone
 ) -> MaterializeResult:
-    report = ingest_landing_zone(clickhouse, landing_zone.path)
+    def reading(path: Path, read: FileRead) -> None:
+        first = read.line_offset + read.skip_lines + 1
+        context.log.info(f"reading {path} ({'whole' if first == 1 else f'from line {first}'})")
+
+    report = ingest_landing_zone(clickhouse, landing_zone.path, on_file=reading)
     stored = stored_events(clickhouse)
     context.log.info(
         "loaded %d lines and rejected %d from %d files into %s",

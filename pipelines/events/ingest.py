@@ -1,24 +1,40 @@
 """Load new usage-event lines from the landing directory into ``usage_events`` / ``rejected_events``.
 
-Each block is written in one short database session: good rows, rejected lines, then the file's new
-offset. A crash before the offset is written re-reads the block next time, which changes nothing:
-``usage_events`` collapses repeated event ids and ``rejected_events`` repeated origins.
+ClickHouse reads and checks each file itself, in one pass (``sql/usage_events_from_file.sql``, generated
+from the rule set in ``rules.py``); with a ClickHouse server (``CLICKHOUSE_DSN``), whose disk does not hold
+the landing directory, the raw lines are shipped to it instead and the same rules run there
+(``ship_lines``). Either way the whole run uses one database session.
+
+Per file: its rows go in first, then its progress row in ``ingest_files``. A crash before the progress is
+written re-reads the file next time, which changes nothing: ``usage_events`` collapses repeated event
+ids and ``rejected_events`` repeated origins. Progress is written only once the file (or its new tail) is
+loaded entirely, so a ``.jsonl.gz`` that was cut short by a crash is read again from its first line.
+
+A plain file may still be growing (an appending writer): only complete lines are read, a trailing partial
+line waits for its newline, and the next read resumes after the last complete line. Only the new tail is
+read: it is copied (in the kernel) to a temporary file that ClickHouse reads. A ``.jsonl.gz`` file is read
+whole by ClickHouse (skipping the lines already loaded); one that is still being written (its gzip stream
+ends early) is left for the next run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
 
-from pipelines.events.landing_zone import is_gzip, landing_files, read_blocks, size_of
-from pipelines.events.load import DeadLetter, insert_events, parse_events
-from pipelines.events.parsing import LINE_COLUMN, Reject
+from pipelines.events.landing_zone import is_gzip, landing_files, size_of
+from pipelines.events.load import Tally, ship_lines, tally
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
@@ -26,7 +42,7 @@ sql = Queries(__file__)
 
 log = logging.getLogger(__name__)
 
-FLUSH_BYTES = 32 << 20  # write to ClickHouse about every 32 MB of input
+_TAIL_PROBE = 1 << 16  # bytes read backwards at a time to find a file's last newline
 
 
 @dataclass
@@ -42,6 +58,7 @@ class IngestReport:
     reasons: Counter[str] = field(default_factory=Counter)
     first_ts: datetime | None = None
     last_ts: datetime | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> why it was left for the next run
 
     @property
     def loaded(self) -> int:
@@ -51,92 +68,130 @@ class IngestReport:
     def rejected(self) -> int:
         return sum(rejected for _, rejected in self.files.values())
 
-    def add(self, path: str, events: pa.Table, rejects: list[Reject]) -> None:
+    def add(self, path: str, counted: Tally) -> None:
         loaded, rejected = self.files.get(path, (0, 0))
-        self.files[path] = (loaded + events.num_rows, rejected + len(rejects))
-        self.reasons.update(r.reason for r in rejects)
-        if events.num_rows:
-            low, high = pc.min_max(events.column("ts")).values()
-            low, high = low.as_py(), high.as_py()
-            self.first_ts = low if self.first_ts is None else min(self.first_ts, low)
-            self.last_ts = high if self.last_ts is None else max(self.last_ts, high)
+        self.files[path] = (loaded + counted.loaded, rejected + counted.rejected)
+        self.reasons.update(counted.reasons)
+        for ts, pick in ((counted.first_ts, min), (counted.last_ts, max)):
+            if ts is not None:
+                attribute = "first_ts" if pick is min else "last_ts"
+                current = getattr(self, attribute)
+                setattr(self, attribute, ts if current is None else pick(current, ts))
 
 
-def read_progress(ch: ClickHouseResource) -> dict[str, FileProgress]:
-    rows = ch.query_rows(sql("ingest_files_progress"))
+def read_progress(client: Client) -> dict[str, FileProgress]:
+    rows = client.query(sql("ingest_files_progress")).result_rows
     return {path: FileProgress(offset, lines, size) for path, offset, lines, size in rows}
 
 
-def _start(path: Path, known: FileProgress, size: int) -> FileProgress | None:
-    """Where to resume reading ``path``, or None when nothing new can be there."""
+def _last_line_end(path: Path, start: int, size: int) -> int:
+    """Byte offset just after the last newline of ``path`` at or after ``start``; ``start`` if there is none."""
+    with open(path, "rb") as handle:
+        end = size
+        while end > start:
+            begin = max(start, end - _TAIL_PROBE)
+            handle.seek(begin)
+            cut = handle.read(end - begin).rfind(b"\n")
+            if cut >= 0:
+                return begin + cut + 1
+            end = begin
+    return start
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What to read of one file: bytes [start, end) of a plain file, or a gz file from line skip_lines on."""
+
+    start: int
+    end: int
+    line_offset: int  # lines before the first line read
+    skip_lines: int = 0  # gz: lines of the file already loaded
+
+
+def _plan(path: Path, known: FileProgress, size: int) -> FileRead | None:
+    """What is new in ``path``, or None when nothing complete can be."""
     if is_gzip(path):
-        return None if size == known.file_size else known
-    if size == known.byte_offset:
-        return None
+        return None if size == known.file_size else FileRead(0, size, 0, known.lines_read)
     if size < known.byte_offset:
         log.warning("%s shrank below what was read (%d < %d bytes): reading it again from the start",
                     path, size, known.byte_offset)
-        return FileProgress()
-    return known
+        known = FileProgress()
+    end = _last_line_end(path, known.byte_offset, size)
+    if end == known.byte_offset:
+        return None  # nothing new, or only a line still being written
+    return FileRead(known.byte_offset, end, known.lines_read)
 
 
-@dataclass
-class _Batch:
-    """Parsed blocks waiting to be written together in one short database session."""
+@contextmanager
+def _readable(path: Path, read: FileRead, size: int, scratch: Path) -> Iterator[Path]:
+    """A path ClickHouse can read that holds exactly the lines planned: the file itself when that is all of
+    it, else a temporary copy of the byte range (copy_file_range: no pass through Python)."""
+    if is_gzip(path) or (read.start == 0 and read.end == size):
+        yield path
+        return
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="tail-", suffix=".jsonl", dir=scratch)
+    try:
+        with open(path, "rb") as source:
+            offset, remaining = read.start, read.end - read.start
+            while remaining:
+                copied = os.copy_file_range(source.fileno(), handle, remaining, offset)
+                if not copied:
+                    raise OSError(f"{path} ended at byte {offset} while its tail was being copied")
+                offset += copied
+                remaining -= copied
+        os.close(handle)
+        handle = -1
+        yield Path(name)
+    finally:
+        if handle >= 0:
+            os.close(handle)
+        os.unlink(name)
 
-    events: list[pa.Table] = field(default_factory=list)
-    rejects: list[tuple[str, Reject]] = field(default_factory=list)
-    progress: dict[str, FileProgress] = field(default_factory=dict)
-    size: int = 0
 
+def ingest_landing_zone(ch: ClickHouseResource, directory: Path,
+                        on_file: Callable[[Path, FileRead], None] | None = None,
+                        ship: bool | None = None) -> IngestReport:
+    """Every new complete line of every landing-zone file, checked and stored, in one database session.
 
-def ingest_landing_zone(ch: ClickHouseResource, directory: Path, batch_bytes: int = FLUSH_BYTES) -> IngestReport:
+    ``on_file`` hears of each file just before it is read (the asset logs it). ``ship``: send the raw lines
+    instead of letting ClickHouse read the file (default: only for a server; the benchmark compares both)."""
+    ship = not ch.embedded if ship is None else ship
     report = IngestReport()
-    progress = read_progress(ch)
-    batch = _Batch()
-    for path in landing_files(directory):
-        size = size_of(path)
-        start = _start(path, progress.get(str(path), FileProgress()), size)
-        if start is None:
-            continue
-        name = str(path)
-        lines_read = start.lines_read
-        clean = True
-        report.files.setdefault(name, (0, 0))
-        batch.progress[name] = FileProgress(start.byte_offset, lines_read, size)
-        for block in read_blocks(path, start.byte_offset):
-            events, rejects = parse_events(block.data, lines_read + 1, expect_clean=clean)
-            clean = not rejects
-            lines_read += block.data.count(b"\n")
-            events = _with_source(events, name)
-            batch.events.append(events)
-            batch.rejects += [(name, r) for r in rejects]
-            batch.progress[name] = FileProgress(block.end_offset, lines_read, size)
-            batch.size += len(block.data)
-            report.add(name, events, rejects)
-            if batch.size >= batch_bytes:
-                _write(ch, batch)
-                batch = _Batch(progress={name: batch.progress[name]})
-    if batch.progress:
-        _write(ch, batch)
-    return report
-
-
-def _with_source(events: pa.Table, source: str) -> pa.Table:
-    rows = events.num_rows
-    return events.drop_columns([LINE_COLUMN]).append_column(
-        "source", pa.repeat(pa.scalar(source), rows)
-    ).append_column("source_position", pc.cast(events.column(LINE_COLUMN), pa.uint64()))
-
-
-def _write(ch: ClickHouseResource, batch: _Batch) -> None:
-    """Rows first, then offsets: a crash in between only causes a harmless re-read."""
-    now = datetime.now(UTC)
-    dead_letters = [DeadLetter("file", source, -1, r.line_number, r.reason, r.raw) for source, r in batch.rejects]
+    run = uuid.uuid4().hex
     with ch.connect() as client:
-        insert_events(client, batch.events, dead_letters, now)
-        client.insert(
-            "ingest_files",
-            [[path, p.byte_offset, p.lines_read, p.file_size, now] for path, p in batch.progress.items()],
-            column_names=["path", "byte_offset", "lines_read", "file_size", "updated_at"],
-        )
+        progress = read_progress(client)
+        for number, path in enumerate(landing_files(directory)):
+            size = size_of(path)
+            known = progress.get(str(path), FileProgress())
+            read = _plan(path, known, size)
+            if read is None:
+                continue
+            batch = f"{run}:{number}"
+            if on_file is not None:
+                on_file(path, read)
+            try:
+                if not ship:
+                    with _readable(path, read, size, ch.scratch_path) as readable:
+                        client.command(sql("usage_events_from_file"), parameters={
+                            "batch": batch, "source": str(path), "path": str(readable),
+                            "line_offset": read.line_offset, "skip_lines": read.skip_lines})
+                else:
+                    ship_lines(client, batch, path, read.start, read.end, read.line_offset, read.skip_lines)
+            except (DatabaseError, EOFError, OSError) as exc:
+                if not is_gzip(path):
+                    raise
+                # A gzip stream that ends early is still being written (or was cut short): its progress
+                # stays where it was, so the next run reads it again whole.
+                log.warning("%s could not be read to its end, leaving it for the next run: %s", path, exc)
+                report.skipped[str(path)] = str(exc).splitlines()[0][:200]
+                continue
+            counted = tally(client, batch)
+            report.add(str(path), counted)
+            lines = read.line_offset + read.skip_lines + counted.lines
+            client.insert(
+                "ingest_files",
+                [[str(path), read.end, lines, size, datetime.now(UTC)]],
+                column_names=["path", "byte_offset", "lines_read", "file_size", "updated_at"],
+            )
+    return report

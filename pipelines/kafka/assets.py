@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from pipelines.events.load import stored_events
-from pipelines.kafka.consume import drain
+from pipelines.kafka.consume import DrainReport, drain
 from pipelines.kafka.lag import PartitionLag
 from pipelines.kafka.resource import KafkaSource
 from pipelines.metadata import markdown_table
@@ -49,7 +49,11 @@ def kafka_usage_events(
 ) -> MaterializeResult:
     if not kafka.configured:
         raise RuntimeError(NOT_CONFIGURED)
-    report = drain(clickhouse, kafka)
+    def alive(so_far: DrainReport) -> None:  # the lag sensor treats a run silent for long as dead
+        context.log.info(f"still reading {kafka.topic}: {so_far.loaded + so_far.rejected} messages in "
+                         f"{so_far.batches} batches so far")
+
+    report = drain(clickhouse, kafka, heartbeat=alive)
     total = stored_events(clickhouse).count
     lag = sum(p.lag for p in report.lag)
     context.log.info("read %d messages from %s in %d batches: %d loaded, %d rejected; lag now %d",

@@ -1,7 +1,8 @@
 """Drain the topic up to the high watermarks seen at the start, in bounded batches, committing after each insert.
 
-Per batch: decode, insert rows and dead letters into ClickHouse, close the database session, then commit
-the next offset of every partition in the batch. A crash before the commit re-delivers the batch to
+Per batch: insert the raw messages into ClickHouse, which checks them with the event rules and writes rows
+and dead letters, then commit the next offset of every partition in the batch. The whole run uses one
+database session. A crash before the commit re-delivers the batch to
 whichever consumer owns the partition next; ``usage_events`` (ReplacingMergeTree on event_id) and
 ``rejected_events`` (keyed by topic, partition, offset) collapse the repeat, so nothing is lost and
 nothing is counted twice. A poison message becomes a dead letter and its offset is committed like any
@@ -15,24 +16,25 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from pipelines.events.load import insert_events
+from pipelines.events.load import Tally
 from pipelines.kafka.lag import PartitionLag, group_lag
-from pipelines.kafka.messages import Received, decode_batch
+from pipelines.kafka.messages import Received, write_batch
 from pipelines.kafka.resource import KafkaSource
 from pipelines.storage.clickhouse import ClickHouseResource
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1  # how often a run checks whether it has reached its targets
+HEARTBEAT_S = 10.0  # a run says it is alive at least this often (the lag sensor watches for silence)
 
 
 @dataclass
@@ -46,23 +48,23 @@ class DrainReport:
     last_ts: datetime | None = None
     lag: list[PartitionLag] = field(default_factory=list)  # after the run
 
-    def add(self, events: pa.Table, reasons: list[str]) -> None:
+    def add(self, counted: Tally) -> None:
         self.batches += 1
-        self.loaded += events.num_rows
-        self.rejected += len(reasons)
-        self.reasons.update(reasons)
-        if events.num_rows:
-            low, high = (v.as_py() for v in pc.min_max(events.column("ts")).values())
-            self.first_ts = low if self.first_ts is None else min(self.first_ts, low)
-            self.last_ts = high if self.last_ts is None else max(self.last_ts, high)
+        self.loaded += counted.loaded
+        self.rejected += counted.rejected
+        self.reasons.update(counted.reasons)
+        if counted.first_ts is not None and counted.last_ts is not None:
+            self.first_ts = counted.first_ts if self.first_ts is None else min(self.first_ts, counted.first_ts)
+            self.last_ts = counted.last_ts if self.last_ts is None else max(self.last_ts, counted.last_ts)
 
 
 class _Drain:
     """One run's state: the targets, what the group assigned us, and the batch not yet committed."""
 
-    def __init__(self, ch: ClickHouseResource, source: KafkaSource, consumer: Consumer,
+    def __init__(self, client: Client, source: KafkaSource, consumer: Consumer,
                  before: list[PartitionLag], after_insert: Callable[[], None] | None) -> None:
-        self.ch, self.source, self.consumer = ch, source, consumer
+        self.client, self.source, self.consumer = client, source, consumer
+        self.run = uuid.uuid4().hex
         self.targets = {p.partition: p.high_watermark for p in before}
         self.oldest = {p.partition: p.low_watermark for p in before}
         self.after_insert = after_insert
@@ -109,9 +111,7 @@ class _Drain:
         if not batch:
             return
         topic = self.source.topic
-        events, dead = decode_batch(topic, batch)
-        with self.ch.connect() as client:
-            insert_events(client, [events] if events.num_rows else [], dead, datetime.now(UTC))
+        counted = write_batch(self.client, f"{self.run}:{self.report.batches}", topic, batch)
         if self.after_insert is not None:
             self.after_insert()
         ends: dict[int, int] = {}
@@ -120,24 +120,31 @@ class _Drain:
         self.consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in sorted(ends.items())],
                              asynchronous=False)
         self.report.messages.update(Counter(m.partition for m in batch))
-        self.report.add(events, [d.reason for d in dead])
+        self.report.add(counted)
 
 
 def drain(ch: ClickHouseResource, source: KafkaSource, max_seconds: float = 600.0,
-          after_insert: Callable[[], None] | None = None) -> DrainReport:
+          after_insert: Callable[[], None] | None = None,
+          heartbeat: Callable[[DrainReport], None] | None = None) -> DrainReport:
     """Read what the group has not committed, up to the high watermarks at the start (or ``max_messages_per_run``).
 
-    ``after_insert`` runs between a batch's insert and its commit (tests use it to crash there).
+    ``after_insert`` runs between a batch's insert and its commit (tests use it to crash there);
+    ``heartbeat`` after every committed batch and at least every HEARTBEAT_S while the run waits.
     """
-    with source.consumer() as consumer:
+    # The session outlives the consumer: closing the consumer revokes its partitions, which flushes.
+    with ch.connect() as client, source.consumer() as consumer:
         before = group_lag(consumer, source.topic, source.timeout_s)
         if sum(p.lag for p in before) == 0:
             return DrainReport(lag=before)
-        run = _Drain(ch, source, consumer, before, after_insert)
+        run = _Drain(client, source, consumer, before, after_insert)
         consumer.subscribe([source.topic], on_assign=run.on_assign, on_revoke=run.on_revoke)
-        started = time.monotonic()
-        read = 0
+        started = beat = time.monotonic()
+        read = batches = 0
         while not run.done() and read < source.max_messages_per_run:
+            if heartbeat is not None and (time.monotonic() - beat >= HEARTBEAT_S or run.report.batches != batches):
+                heartbeat(run.report)
+                beat = time.monotonic()
+            batches = run.report.batches
             waited = time.monotonic() - started
             if waited > max_seconds or (run.next_offset is None and waited > source.timeout_s):
                 log.warning("stopping after %.0f s with %s", waited,

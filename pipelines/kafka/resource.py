@@ -30,6 +30,7 @@ class KafkaSource(ConfigurableResource):
     max_lag: int = Field(default=10_000, description="The lag check warns above this many unread messages.")
     session_timeout_ms: int = Field(default=6_000, description="Group session timeout; joining takes half of it.")
     timeout_s: float = Field(default=10.0, description="Wait this long for a broker answer or a group assignment.")
+    stale_run_s: float = Field(default=180.0, description="A run that logged no heartbeat for this long has died.")
     client_settings: dict[str, str] = Field(default_factory=dict,
                                             description="librdkafka settings from LEDGER_KAFKA_* (no secrets).")
     sasl_password: str = Field(default="", description="EnvVar LEDGER_KAFKA_SASL_PASSWORD.")
@@ -44,6 +45,8 @@ class KafkaSource(ConfigurableResource):
             topic=settings.kafka_topic() or "",
             group_id=settings.kafka_group_id(),
             max_lag=settings.kafka_max_lag(),
+            batch_messages=settings.kafka_batch_messages(),
+            stale_run_s=settings.kafka_stale_run_seconds(),
             client_settings=settings.kafka_client_settings(),
             sasl_password=secret("LEDGER_KAFKA_SASL_PASSWORD"),
             ssl_key_password=secret("LEDGER_KAFKA_SSL_KEY_PASSWORD"),

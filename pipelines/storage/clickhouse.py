@@ -3,6 +3,10 @@
 ``CLICKHOUSE_DSN`` set (``http(s)://user:pass@host:8123/db``): a ClickHouse server or cluster.
 Unset: embedded chDB under ``$LEDGER_HOME/clickhouse``, opened per unit of work under an
 inter-process lock so the Dagster webserver, daemon and runs can share it. The same SQL runs on both.
+
+A unit of work is one run or one sensor tick, not one query: ``connect()`` nested inside an open
+``connect()`` of the same thread reuses that session. Opening a chDB session costs 100–600 ms and closing
+one cancels its background merges, so a session per batch piled up parts; one per run lets merges finish.
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ def connection_cause(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_open = threading.local()  # this thread's open sessions: key -> client
+
+
 def redact_dsn(dsn: str) -> str:
     """``scheme://host:port/db`` without user or password, for messages and metadata."""
     parts = urlsplit(dsn)
@@ -116,13 +123,34 @@ class ClickHouseResource(ConfigurableResource):
     def embedded_path(self) -> Path:
         return self._home() / "clickhouse"
 
+    @property
+    def scratch_path(self) -> Path:
+        """Temporary files the embedded database reads (a landing-zone file's new tail)."""
+        return self._home() / "tmp"
+
     def describe(self) -> str:
         """Where the data lives, safe to log (no credentials)."""
         return f"embedded chDB at {self.embedded_path}" if self.embedded else redact_dsn(self._dsn())
 
     @contextmanager
     def connect(self) -> Iterator[Client]:
-        """A client for one unit of work; the schema is migrated on first use in each process."""
+        """A client for one unit of work; the schema is migrated on first use in each process.
+
+        Inside an open ``connect()`` of this thread, the same client (and, embedded, the lock already held)."""
+        sessions: dict[str, Client] = _open.__dict__.setdefault("sessions", {})
+        key = str(self.embedded_path) if self.embedded else self._dsn()
+        if key in sessions:
+            yield sessions[key]
+            return
+        with self._session() as client:
+            sessions[key] = client
+            try:
+                yield client
+            finally:
+                del sessions[key]
+
+    @contextmanager
+    def _session(self) -> Iterator[Client]:
         if self.embedded:
             self.embedded_path.mkdir(parents=True, exist_ok=True)
             with exclusive(self._home() / "clickhouse.lock", self.lock_timeout_s):

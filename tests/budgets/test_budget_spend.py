@@ -16,7 +16,7 @@ from pipelines.budgets.spend import read_daily_spend, refresh_spend_rollup
 from pipelines.budgets.status import budget_statuses
 from pipelines.definitions import defs
 from pipelines.ledger_config import LedgerConfig
-from pipelines.pricing.assets import load_prices
+from pipelines.pricing.assets import load_prices, rebuild_unit_prices
 from pipelines.storage.clickhouse import ClickHouseResource
 
 EVENT_COLUMNS = ["event_id", "ts", "team", "feature", "env", "workspace_id", "api_key_id", "model", "service_tier",
@@ -169,3 +169,67 @@ def test_the_rollup_and_status_are_refreshed_after_an_ingest_an_allocation_or_ne
         after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor)
     requested = {r.key.to_user_string() for r in after.results if r.true_subset.size}
     assert (quiet.total_requested, requested) == (0, {"spend_hourly", "budget_status"})
+
+
+def test_a_refresh_after_new_events_rebuilds_only_from_their_hour_and_keeps_the_earlier_hours(priced):
+    add_event(priced, "e1", "2026-11-20 09:10", input=100_000)  # haiku: $0.10
+    refresh_spend_rollup(priced, utc(NOW))
+    add_event(priced, "e2", "2026-11-20 11:40", input=30_000)  # $0.03
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-11-20 11:00")
+    assert refresh.spend_usd == Decimal("0.13")
+    assert spend_by_hour(priced) == {("09:00", "events"): Decimal("0.1"), ("11:00", "events"): Decimal("0.03")}
+
+
+def test_a_refresh_with_nothing_changed_rebuilds_nothing(priced):
+    add_event(priced, "e1", "2026-11-20 09:10", input=100_000)
+    refresh_spend_rollup(priced, utc(NOW))
+    again = refresh_spend_rollup(priced, utc(NOW))
+    assert (again.refreshed_from, again.spend_usd) == (None, Decimal("0.1"))
+
+
+def test_a_late_event_of_an_earlier_hour_rebuilds_from_that_hour(priced):
+    add_event(priced, "e1", "2026-11-20 10:10", input=100_000)
+    refresh_spend_rollup(priced, utc(NOW))
+    add_event(priced, "late", "2026-11-19 23:59", input=20_000)  # $0.02, a day late
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-11-19 23:00")
+    assert spend_by_hour(priced) == {("23:00", "events"): Decimal("0.02"), ("10:00", "events"): Decimal("0.1")}
+
+
+def test_a_rewritten_allocation_month_is_rebuilt_from_the_start_of_that_month(priced):
+    allocate(priced, "2026-11-20 09:00", "0.13")
+    refresh_spend_rollup(priced, utc(NOW))
+    allocate(priced, "2026-11-20 09:00", "0.02", team="support")  # the allocation of November changed
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-11-01 00:00")
+    assert refresh.spend_usd == Decimal("0.15")
+
+
+def test_events_the_allocation_already_covers_rebuild_nothing_before_its_end(priced):
+    allocate(priced, "2026-11-20 09:00", "0.13")
+    refresh_spend_rollup(priced, utc(NOW))
+    add_event(priced, "e1", "2026-11-20 09:30", input=100_000)  # an hour priced by the allocation
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-11-20 10:00")  # the allocation's end
+    assert spend_by_hour(priced) == {("09:00", "admin"): Decimal("0.13")}
+
+
+def test_a_rollup_emptied_by_someone_else_is_rebuilt_whole(priced):
+    add_event(priced, "e1", "2026-11-20 09:10", input=100_000)
+    refresh_spend_rollup(priced, utc(NOW))
+    priced.command("TRUNCATE TABLE spend_hourly")
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-10-01 00:00")  # the start of the previous month
+    assert refresh.spend_usd == Decimal("0.1")
+
+
+def test_a_rebuilt_price_lookup_reprices_the_whole_window(priced):
+    # refresh_prices rebuilds unit_prices (a new list price, a rate the cost report taught): every hour of the
+    # window may be priced differently, so the next refresh rebuilds from the window's start.
+    add_event(priced, "e1", "2026-11-20 09:10", input=100_000)
+    refresh_spend_rollup(priced, utc(NOW))
+    rebuild_unit_prices(priced)
+    refresh = refresh_spend_rollup(priced, utc(NOW))
+    assert refresh.refreshed_from == utc("2026-10-01 00:00")  # the start of the previous month
+    assert refresh.spend_usd == Decimal("0.1")

@@ -42,7 +42,7 @@ def test_a_materialisation_reports_rows_rejects_and_the_lag_of_every_partition(c
         "| 0 | 3 | 3 | 0 |",
         "| 1 | 1 | 1 | 0 |",
     ]
-    assert "| not valid JSON at column 1: invalid literal, expected 'null' | 1 |" in metadata["reject_reasons"].value
+    assert "| not valid JSON | 1 |" in metadata["reject_reasons"].value
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed) == ("kafka_lag_within_bound", True)
 

@@ -8,12 +8,10 @@ the views are attached to it exactly as they would be to the Kafka table.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from event_lines import event
 
-from pipelines.events.load import insert_events
-from pipelines.kafka.messages import Received, decode_batch
+from pipelines.kafka.messages import Received, write_batch
 from pipelines.storage.sql_files import SHARED_SQL_DIR, split_statements
 
 QUEUE_STAND_IN = """
@@ -45,10 +43,8 @@ def create_views(client) -> None:
 
 def test_good_messages_become_the_same_rows_as_the_pipeline_consumer_writes(ch):
     messages = [Received(0, offset, json.dumps(payload).encode()) for offset, payload in enumerate(GOOD)]
-    events, dead = decode_batch("usage", messages)
-    assert dead == []
     with ch.connect() as client:
-        insert_events(client, [events], [], now=datetime(2026, 10, 5, tzinfo=UTC))
+        assert write_batch(client, "b1", "usage", messages).rejected == 0
         by_consumer = client.query(f"SELECT {EVENT_COLUMNS} FROM usage_events ORDER BY event_id").result_rows
         client.command("TRUNCATE TABLE usage_events")
         create_views(client)
@@ -82,10 +78,10 @@ def test_poison_messages_are_dead_lettered_with_partition_offset_and_reason(ch):
         raw_of_unreadable = client.query("SELECT raw FROM rejected_events WHERE position = 40").result_rows
     assert loaded == [("ok", "kafka:usage/2", 47)]
     assert rejects == [
-        ("kafka", "usage", 2, 40, "not valid JSON: Cannot parse input: expected '{' before: 'not json'"),
-        ("kafka", "usage", 2, 41, "not a JSON object"),
+        ("kafka", "usage", 2, 40, "not valid JSON"),
+        ("kafka", "usage", 2, 41, "not a JSON object (a list)"),
         ("kafka", "usage", 2, 42, "usage.input_tokens is negative"),
-        ("kafka", "usage", 2, 43, "usage.output_tokens must be an integer"),
+        ("kafka", "usage", 2, 43, 'usage.output_tokens must be an integer, got "12"'),
         ("kafka", "usage", 2, 44, "missing required field model"),
         ("kafka", "usage", 2, 45, "ts is not an RFC 3339 timestamp with a UTC offset"),
         ("kafka", "usage", 2, 46,

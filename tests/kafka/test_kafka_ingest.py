@@ -82,7 +82,7 @@ def test_poison_messages_are_dead_lettered_with_partition_and_offset_and_the_res
         ("ok1",), ("ok2",), ("ok3",), ("ok4",)]
     negative = json.dumps(event("neg", usage={"input_tokens": -3}))
     assert rejected(ch) == [
-        ("kafka", topic, 0, 1, "not valid JSON at column 1: invalid literal, expected 'null'", "not json"),
+        ("kafka", topic, 0, 1, "not valid JSON", "not json"),
         ("kafka", topic, 0, 3, "empty message (no event)", ""),
         ("kafka", topic, 0, 4, "usage.input_tokens is negative", negative),
         ("kafka", topic, 1, 0, "not a JSON object (a list)", "[1, 2]"),
@@ -104,7 +104,7 @@ def test_a_message_spread_over_several_lines_is_one_event_or_one_reject(ch, kafk
     assert ch.query_rows("SELECT event_id, source_position, input_tokens FROM usage_events FINAL ORDER BY event_id") \
         == [("after", 2, 100), ("pretty", 0, 100)]
     assert [(r[3], r[4], r[5]) for r in rejected(ch)] == [
-        (1, "not valid JSON at column 8: unexpected end of data", broken)]
+        (1, "not valid JSON", broken)]
 
 
 def test_a_run_reads_in_bounded_batches_up_to_its_limit_and_the_next_run_finishes(ch, kafka_broker):
