@@ -31,8 +31,8 @@ from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
-                  "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_percent", "data_until",
-                  "computed_at"]
+                  "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_p10_usd",
+                  "projected_p90_usd", "projected_percent", "forecast_method", "data_until", "computed_at"]
 
 # After any upstream update (an ingest, an allocation of any month, new prices), once it has finished.
 # Not AutomationCondition.eager(): months never allocated (missing partitions) must not block it.
@@ -68,9 +68,18 @@ def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource,
 
 def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
     budget = status.budget
+    forecast = status.forecast
     return [budget.id, status.period.label, status.period.start, status.period.end, budget.scope,
             budget.target or "", budget.env or "", budget.amount_usd, status.spend_usd, status.percent,
-            list(status.crossed), status.projected_usd, status.projected_percent, status.data_until, computed_at]
+            list(status.crossed), status.projected_usd, forecast.p10_usd, forecast.p90_usd, status.projected_percent,
+            forecast.method, status.data_until, computed_at]
+
+
+def _projection(status: BudgetStatus) -> str:
+    """p50 (percent), with the p10 - p90 interval when the forecast has one."""
+    forecast = status.forecast
+    interval = f", p10-p90 {usd(forecast.p10_usd)}-{usd(forecast.p90_usd)}" if forecast.method == "seasonal" else ""
+    return f"{usd(status.projected_usd)} ({percent(status.projected_percent)}{interval})"
 
 
 @asset(
@@ -79,7 +88,8 @@ def _status_row(status: BudgetStatus, computed_at: datetime) -> list[object]:
     deps=[AssetKey("spend_hourly")],
     automation_condition=AutomationCondition.eager(),
     description="Each budget in LEDGER_CONFIG for its current period (and the previous one shortly after it "
-    "ended): spend, percent, thresholds crossed, projected period-end spend at the current run rate.",
+    "ended): spend, percent, thresholds crossed, projected period-end spend (p50, with p10 / p90: weekday-seasonal "
+    "forecast from four weeks of history, the run rate without two weeks of it; docs/forecast.md).",
 )
 def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock,
                   ledger_config: LedgerConfig) -> MaterializeResult:
@@ -94,7 +104,7 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
         ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "projected"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
-          f"{usd(s.projected_usd)} ({percent(s.projected_percent)})") for s in statuses],
+          _projection(s)) for s in statuses],
     )
     return MaterializeResult(metadata={
         "budgets": len({s.budget.id for s in statuses}),
