@@ -15,6 +15,7 @@ from pipelines.admin_api.client import AdminApiClient
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.allocation import definitions as allocation
+from pipelines.anomalies import definitions as anomalies
 from pipelines.budgets import definitions as budgets
 from pipelines.cache import definitions as cache
 from pipelines.events import definitions as events
@@ -26,7 +27,8 @@ from pipelines.pricing import definitions as pricing
 from pipelines.reliability import definitions as reliability
 from pipelines.storage.clickhouse import ClickHouseResource
 
-DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs)
+DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs,
+           anomalies.defs)
 
 
 def build_definitions() -> Definitions:
