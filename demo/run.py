@@ -12,6 +12,7 @@ from dagster import DagsterInstance
 
 from demo.admin_api import run_admin_api_demo
 from demo.allocation import run_allocation_demo
+from demo.anomalies import run_anomaly_demo
 from demo.budgets import run_budget_demo
 from demo.cache import run_cache_demo
 from demo.events import demo_window, write_demo_events
@@ -59,6 +60,7 @@ def main() -> None:
     run_allocation_demo(instance, ch)  # after the Admin API step: it allocates what that step collected
     run_budget_demo(instance, ch)  # after allocation; with no allocation it uses event-priced spend
     run_cache_demo(instance, ch)
+    run_anomaly_demo(instance, ch)  # after budgets (the spend rollup) and the cache analysis (its rollups)
     run_rate_limit_health_demo(instance, ch)
     print(f"\nData lives in {settings.ledger_home()}; `make dev` opens the Dagster UI on http://127.0.0.1:3000")
 

@@ -2,6 +2,7 @@
 SQL users and the UI), computed from the spend and cache rollups as the anomaly_alerts sensor computes them."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
@@ -72,7 +73,7 @@ def spend_anomalies(context: AssetExecutionContext, clickhouse: ClickHouseResour
         "evaluated_at": f"{now:%Y-%m-%d %H:%M} UTC",
         "anomalies": anomalies,
         "incidents": len(found),
-        "excess_usd": usd(sum((i.reported.increase_usd for i in found), start=0)),
+        "excess_usd": usd(sum((i.reported.increase_usd for i in found), Decimal(0))),
         "anomalies_table": MetadataValue.md(spend_table(found) if found else "no spend anomalies"),
     })
 
@@ -107,6 +108,6 @@ def cache_breaks(context: AssetExecutionContext, clickhouse: ClickHouseResource,
     return MaterializeResult(metadata={
         "evaluated_at": f"{now:%Y-%m-%d %H:%M} UTC",
         "cache_breaks": len(breaks),
-        "lost_usd": usd(sum((b.lost_usd for b in breaks), start=0)),
+        "lost_usd": usd(sum((b.lost_usd for b in breaks), Decimal(0))),
         "breaks_table": MetadataValue.md(cache_table(breaks) if breaks else "no cache breaks"),
     })
