@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import statistics
 import tempfile
 from collections.abc import Iterable
@@ -191,11 +192,17 @@ def _row(name: str, result: Score) -> dict[str, str]:
 
 
 def measure(workdir: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """(generated rows, demo rows) of the docs' tables."""
+    """(generated rows, demo rows) of the docs' tables; the demo's events and database in ``workdir``, removed."""
+    home = workdir / "forecast_backtest"
+    shutil.rmtree(home, ignore_errors=True)
+    try:
+        demo_cases = demo_series(home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     generated = [_row(name, score(p for month in GENERATED_MONTHS for p in backtest_month(series, month)))
                  for name, series in generated_cases().items()]
     demo = [_row(name, score(p for month in DEMO_MONTHS for p in backtest_month(series, month)))
-            for name, series in sorted(demo_series(workdir).items()) if len(series) > 24 * 28]
+            for name, series in sorted(demo_cases.items()) if len(series) > 24 * 28]
     return generated, demo
 
 
@@ -206,9 +213,12 @@ def write_doc(generated: list[dict[str, str]], demo: list[dict[str, str]]) -> No
     DOC.write_text(f"""# Budget forecast
 
 `budget_status` projects each budget's spend at the end of its period with a weekday-seasonal forecast
-(`pipelines/budgets/forecast.py`); the projected-overspend alert and the statement use its p50, and p10 /
-p90 bound an 80 % interval. It replaced the straight run rate (spend so far x period length / time
-elapsed), which a quiet weekend at the start of a month or a busy Monday morning throws far off.
+(`pipelines/budgets/forecast.py`): `projected_usd` is its p50, which the projected-overspend alert uses, and
+`projected_p10_usd` / `projected_p90_usd` bound an 80 % interval (`BudgetStatus.forecast`, for the monthly
+statement too). It replaced the straight run rate (spend so far x period length / time elapsed), which a
+quiet weekend at the start of a month or a busy Monday morning throws far off. With a forecast from
+history the "projected to exceed" warning may come on the first day of a period; from the run rate (less
+than two weeks of history) still not before a fifth of the period has passed.
 
 ## Method
 
@@ -237,15 +247,16 @@ night): its usage events from {DEMO_FROM:%Y-%m-%d} written, ingested and priced 
 
 ## Reading it
 
-- On weekday-patterned months the forecast's error is a fraction of the run rate's, most of all in the
-  first ten days, when a month that started on a weekend (or a Monday) has taught the run rate the wrong
-  level. The run rate catches up by the month's end; so does the forecast, which by then has little left
-  to project.
-- With no weekly pattern (the control) both do about as well: the forecast's weekday factors are then
-  all close to 1 and it is a run rate of the last seven days.
-- Growth: the level is the last seven days' mean, so a growing series is projected at the current
-  level (not extrapolated further): slightly low, still closer than the run rate, which averages the
-  whole month so far.
+- On weekday-patterned months the forecast's error is about half the run rate's or less, and a quarter to
+  a tenth of it in the first ten days, when a month that started on a weekend (or a Monday) has taught the
+  run rate the wrong level. The run rate catches up by the month's end; so does the forecast, which by
+  then has little left to project.
+- With no weekly pattern (the control) the forecast still does a little better: its weekday factors are
+  then all close to 1 and it is the last seven days' level applied to the rest of the month, less swayed
+  by the first days than the run rate.
+- Growth: the level is the last seven days' mean, so a growing series is projected at the current level,
+  not extrapolated further: slightly low, still closer than the run rate, which averages the whole month
+  so far. The interval assumes no trend and is too narrow then (56 % of the actual totals inside it).
 - The interval assumes the day-to-day noise of the last four weeks continues; a step change (a new
   feature launched mid-month) falls outside it until the level catches up, within a week.
 """)

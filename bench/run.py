@@ -1,4 +1,5 @@
-"""``make bench``: every benchmark, each printing its figures beside its reference, then docs/performance.md.
+"""``make bench``: every benchmark, each printing its figures beside its reference, then docs/performance.md
+(and the forecast backtest, docs/forecast.md).
 
 Sizes default to the issue's (1M and 10M events); ``BENCH_SIZES=100000,1000000`` runs smaller ones.
 Generated inputs are kept in ``$LEDGER_HOME/bench`` between runs (delete it to regenerate).
@@ -13,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import allocation, budget_tick, incremental, ingest
+from bench import allocation, budget_tick, forecast_backtest, incremental, ingest
 from pipelines import settings
 from pipelines.metadata import markdown_table
 
@@ -36,10 +37,13 @@ def main() -> None:
     ingest_rows = ingest.measure(workdir, sizes)
     print("\n== 2. Allocation of a month", flush=True)
     allocation_rows = allocation.measure(workdir, max(sizes))
-    print("\n== 3. Budget sensor tick, 100 budgets", flush=True)
+    print("\n== 3. Budget and anomaly sensor ticks, 100 budgets and the anomaly lines", flush=True)
     tick_rows = budget_tick.measure(workdir, sizes)
     print("\n== 4. Incremental cost of an hourly run after a month of history", flush=True)
     incremental_rows = incremental.measure(workdir)
+    print("\n== 5. Budget forecast backtest against the straight run rate", flush=True)
+    generated, demo = forecast_backtest.measure(workdir)
+    forecast_backtest.write_doc(generated, demo)
 
     elapsed = time.perf_counter() - started
     write_doc(ingest_rows, allocation_rows, tick_rows, incremental_rows, elapsed)
@@ -77,7 +81,7 @@ Targets: ratio ours / native ≤ {ingest.RATIO_TARGET}; peak RSS < {ingest.RSS_T
 
 {table(allocation_rows)}
 
-## 3. Budget sensor tick
+## 3. Budget and anomaly sensor ticks
 
 {budget_tick.DESCRIPTION}
 
@@ -88,6 +92,10 @@ Targets: ratio ours / native ≤ {ingest.RATIO_TARGET}; peak RSS < {ingest.RSS_T
 {incremental.DESCRIPTION}
 
 {table(incremental_rows)}
+
+## 5. Budget forecast
+
+The backtest of the budget forecast against the straight run rate: [forecast.md](forecast.md).
 """)
 
 

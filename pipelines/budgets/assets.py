@@ -48,8 +48,8 @@ _AFTER_UPSTREAM = (
     kinds={"clickhouse"},
     deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("model_prices")],
     automation_condition=_AFTER_UPSTREAM,
-    description="Hourly spend per team / feature / env / workspace / api key from the start of the previous "
-    "month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
+    description="Hourly spend per team / feature / env / workspace / api key / model family from the start of the "
+    "previous month: allocated Admin-API cost where the allocation covers the hour, priced usage events after that. "
     "What budget ticks read instead of raw events.",
 )
 def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:

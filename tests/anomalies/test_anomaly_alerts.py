@@ -17,7 +17,7 @@ from test_cache_breaks import BROKEN, opus, write_days
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.anomalies.sensors import anomaly_alerts
-from pipelines.ledger_config import LedgerConfig
+from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.storage.clickhouse import ClickHouseResource
 
 TOKEN = "xoxb-test-secret-token"
@@ -157,9 +157,11 @@ def test_without_an_anomalies_section_nothing_is_checked(ch, slack, ticks, tmp_p
     assert slack.received == []
 
 
-def test_a_bad_anomalies_section_fails_the_tick_naming_the_field(ch, slack, ticks):
-    ticks.config.write_text(yaml.safe_dump({"anomalies": {"slack_channel": "#finops", "baseline_weeks": 2,
-                                                          "min_baseline_weeks": 3}}))
-    with pytest.raises(Exception, match="min_baseline_weeks \\(3\\) cannot exceed baseline_weeks \\(2\\)"):
+def test_a_bad_anomalies_section_fails_the_tick_naming_the_file_and_field(ch, slack, ticks):
+    section = {"slack_channel": "#finops", "spend": {"scopes": ["org", "teams"]}}
+    ticks.config.write_text(yaml.safe_dump({"anomalies": section}))
+    with pytest.raises(LedgerConfigError) as failure:
         ticks.tick(NOW)
+    assert str(failure.value) == (f"{ticks.config}: anomalies.spend.scopes.1: Input should be 'org', 'workspace', "
+                                  "'team', 'feature', 'api_key' or 'model'")
     assert slack.received == []
