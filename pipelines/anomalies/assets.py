@@ -4,6 +4,7 @@ SQL users and the UI), computed from the spend and cache rollups as the anomaly_
 from datetime import datetime
 from decimal import Decimal
 
+from clickhouse_connect.driver.client import Client
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.alerts.clock import Clock
@@ -15,6 +16,9 @@ from pipelines.budgets.messages import usd
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 SPEND_COLUMNS = ["day", "scope", "target", "window_kind", "window_start", "window_end", "actual_usd", "expected_usd",
                  "expected_low_usd", "expected_high_usd", "score", "baseline_weeks", "contributors", "top_cell",
@@ -23,12 +27,22 @@ CACHE_COLUMNS = ["day", "kind", "team", "feature", "actual_ratio", "expected_rat
                  "lost_usd", "models", "alert_key", "computed_at"]
 
 
+def replace_table(client: Client, table: str, rows: list[list[object]], columns: list[str]) -> None:
+    """Write ``rows`` into ``table``'s staging twin and swap the two: a reader, or a process killed at any
+    moment, leaves ``table`` holding the previous refresh or this one whole."""
+    staging = f"{table}_staging"
+    client.command(sql("anomaly_table_clear"), parameters={"table": staging})
+    if rows:
+        client.insert(staging, rows, column_names=columns)
+    client.command(sql("anomaly_table_swap"), parameters={"table": table, "staging": staging})
+
+
 def lines_of(ledger_config: LedgerConfig) -> AnomalyLines:
     """The configured lines, or the defaults when LEDGER_CONFIG has no anomalies section."""
     return ledger_config.section(AnomaliesConfig).anomalies or AnomalyLines()
 
 
-def _spend_rows(found: list[Incident], now: datetime) -> list[list[object]]:
+def spend_rows(found: list[Incident], now: datetime) -> list[list[object]]:
     rows = []
     for incident in found:
         for a in (incident.reported, *incident.covered):
@@ -64,9 +78,7 @@ def spend_anomalies(context: AssetExecutionContext, clickhouse: ClickHouseResour
     now = clock.now()
     with clickhouse.connect() as client:
         found = incidents(find_spend_anomalies(client, now, lines_of(ledger_config)))
-        client.command("TRUNCATE TABLE spend_anomalies")
-        if found:
-            client.insert("spend_anomalies", _spend_rows(found, now), column_names=SPEND_COLUMNS)
+        replace_table(client, "spend_anomalies", spend_rows(found, now), SPEND_COLUMNS)
     anomalies = sum(1 + len(i.covered) for i in found)
     context.log.info("%d spend anomalies in %d incidents at %s", anomalies, len(found), now)
     return MaterializeResult(metadata={
@@ -99,11 +111,9 @@ def cache_breaks(context: AssetExecutionContext, clickhouse: ClickHouseResource,
     now = clock.now()
     with clickhouse.connect() as client:
         breaks = find_cache_breaks(client, now, lines_of(ledger_config))
-        client.command("TRUNCATE TABLE cache_breaks")
-        if breaks:
-            client.insert("cache_breaks", [
-                [b.day, b.kind, b.team, b.feature, b.actual_ratio, b.expected_ratio, b.tokens, b.baseline_weeks,
-                 b.lost_usd, list(b.models), b.key, now] for b in breaks], column_names=CACHE_COLUMNS)
+        replace_table(client, "cache_breaks", [
+            [b.day, b.kind, b.team, b.feature, b.actual_ratio, b.expected_ratio, b.tokens, b.baseline_weeks, b.lost_usd,
+             list(b.models), b.key, now] for b in breaks], CACHE_COLUMNS)
     context.log.info("%d cache breaks at %s", len(breaks), now)
     return MaterializeResult(metadata={
         "evaluated_at": f"{now:%Y-%m-%d %H:%M} UTC",

@@ -1,6 +1,8 @@
--- Anomalies as the last anomaly refresh found them (docs/anomalies.md), replaced whole by the spend_anomalies
--- and cache_breaks assets, for SQL users and the Dagster UI. Alerts do not read these tables: the
--- anomaly_alerts sensor computes the same from the rollups and records what it sent in alerts_sent.
+-- Anomalies as the last anomaly refresh found them (docs/anomalies.md), for SQL users and the Dagster UI.
+-- The spend_anomalies and cache_breaks assets write each into its *_staging twin and swap the two
+-- (EXCHANGE TABLES, atomic): a reader sees the previous refresh or the new one, never half of one.
+-- Alerts do not read these tables: the anomaly_alerts sensor computes the same from the rollups and
+-- records what it sent in alerts_sent.
 
 -- Spend anomalies, one per scope and day (the window with the highest score): the spend of the window, the
 -- baseline median of the same hours and weekday in the baseline weeks and the expected range around it, the
@@ -31,6 +33,8 @@ CREATE TABLE IF NOT EXISTS spend_anomalies
 ENGINE = MergeTree
 ORDER BY (day, scope, target);
 
+CREATE TABLE IF NOT EXISTS spend_anomalies_staging AS spend_anomalies;
+
 -- Cache breaks per day, kind (cache_hit_drop, cache_unread_writes), team and feature: the day's ratio and
 -- its baseline median, the tokens it applies to, the dollars lost that day and the models they were lost on.
 CREATE TABLE IF NOT EXISTS cache_breaks
@@ -50,3 +54,5 @@ CREATE TABLE IF NOT EXISTS cache_breaks
 )
 ENGINE = MergeTree
 ORDER BY (day, kind, team, feature);
+
+CREATE TABLE IF NOT EXISTS cache_breaks_staging AS cache_breaks;
