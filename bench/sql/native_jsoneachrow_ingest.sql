@@ -1,12 +1,13 @@
 -- The engine's own floor for event ingest (benchmarks only): ClickHouse parses the JSONL file itself
 -- into a table shaped like usage_events, with no validation and no dead letter (bad rows skipped).
+-- speed and inference_geo (migration 0080): the generated events carry neither, so their defaults.
 INSERT INTO native_usage_events
 SELECT
     event_id,
     parseDateTime64BestEffort(ts, 3, 'UTC'),
     ifNull(schema_version, 1),
     ifNull(team, ''), ifNull(feature, ''), ifNull(env, ''), ifNull(user, ''),
-    ifNull(workspace_id, ''), ifNull(api_key_id, ''), model, ifNull(service_tier, 'standard'),
+    ifNull(workspace_id, ''), ifNull(api_key_id, ''), model, ifNull(service_tier, 'standard'), 'standard', '',
     ifNull(usage.input_tokens, 0), ifNull(usage.output_tokens, 0), ifNull(usage.cache_read_input_tokens, 0),
     ifNull(usage.cache_creation.ephemeral_5m_input_tokens, ifNull(usage.cache_creation_input_tokens, 0)),
     ifNull(usage.cache_creation.ephemeral_1h_input_tokens, 0),
