@@ -1,4 +1,5 @@
-"""``make bench``: every benchmark, each printing its figures beside its reference, then docs/performance.md.
+"""``make bench``: every benchmark, each printing its figures beside its reference, then docs/performance.md
+(and the forecast backtest, docs/forecast.md).
 
 Sizes default to the issue's (1M and 10M events); ``BENCH_SIZES=100000,1000000`` runs smaller ones.
 Generated inputs are kept in ``$LEDGER_HOME/bench`` between runs (delete it to regenerate), and so are the
@@ -16,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import allocation, budget_tick, incremental, ingest
+from bench import allocation, budget_tick, forecast_backtest, incremental, ingest
 from pipelines import settings
 from pipelines.metadata import markdown_table
 
@@ -31,10 +32,19 @@ def _sizes() -> list[int]:
 SECTIONS = {
     "ingest": ("1. JSONL ingest vs ClickHouse's own file() JSONEachRow", lambda w, sizes: ingest.measure(w, sizes)),
     "allocation": ("2. Allocation of a month", lambda w, sizes: allocation.measure(w, max(sizes))),
-    "tick": ("3. Budget sensor tick, 100 budgets", lambda w, sizes: budget_tick.measure(w, sizes)),
+    "tick": ("3. Budget and anomaly sensor ticks, 100 budgets and the anomaly lines",
+             lambda w, sizes: budget_tick.measure(w, sizes)),
     "incremental": ("4. Incremental cost of an hourly run after a month of history",
                     lambda w, sizes: incremental.measure(w)),
+    "forecast": ("5. Budget forecast backtest against the straight run rate", lambda w, sizes: _forecast(w)),
 }
+
+
+def _forecast(workdir: Path) -> list[dict]:
+    """The backtest writes its own page (docs/forecast.md); performance.md links it."""
+    generated, demo = forecast_backtest.measure(workdir)
+    forecast_backtest.write_doc(generated, demo)
+    return []
 
 
 def main() -> None:
@@ -105,7 +115,7 @@ Targets: ratio ours / native ≤ {ingest.RATIO_TARGET} (goal 1.0); peak RSS < {i
 
 {table("allocation")}
 
-## 3. Budget sensor tick
+## 3. Budget and anomaly sensor ticks
 
 {budget_tick.DESCRIPTION}
 
@@ -120,6 +130,11 @@ Targets: ratio ours / native ≤ {ingest.RATIO_TARGET} (goal 1.0); peak RSS < {i
 {when("incremental")}
 
 {table("incremental")}
+
+## 5. Budget forecast
+
+The backtest of the budget forecast against the straight run rate: [forecast.md](forecast.md).
+{when("forecast")}
 """)
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from dagster import DagsterInstance, Definitions
 
+from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window
 from demo.simulator.server import AdminApiSimulator, running_simulator
 from pipelines.admin_api.assets import hour_partition_key, range_tags
@@ -23,7 +24,6 @@ from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}  # the demo sends it to its log file
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from dagster import DagsterInstance
 
+from demo.dagster_logs import LOG_LEVEL
 from pipelines import settings
 from pipelines.allocation.months import month_start, previous_month
 from pipelines.definitions import defs
@@ -17,7 +18,6 @@ from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def _checks(result) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from dagster import AssetKey, DagsterInstance
 
+from demo.dagster_logs import LOG_LEVEL
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.delivery import AlertDeliveryError, AlertLedger
 from pipelines.alerts.slack import SlackResource
@@ -21,7 +22,6 @@ from pipelines.ledger_config import LedgerConfig
 from pipelines.storage.clickhouse import ClickHouseResource
 
 log = logging.getLogger("budget_alerts")
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_budget_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:

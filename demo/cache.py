@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dagster import DagsterInstance
 
+from demo.dagster_logs import LOG_LEVEL
 from pipelines.cache.analysis import top_opportunities
 from pipelines.definitions import defs
 from pipelines.storage.clickhouse import ClickHouseResource
-
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_cache_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:

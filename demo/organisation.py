@@ -3,7 +3,8 @@
 Both demo sources are views of the same calls: ``demo.events`` writes the application usage events
 that the emitting services would have written, and the Admin API simulator aggregates *all* calls
 into usage and cost reports. Realistic gaps are built in: the growth team's service and console use
-emit no events, a few events are replayed twice, and some calls are rate-limited.
+emit no events, a few events are replayed twice, and some calls are rate-limited. One anomaly is
+planted: a feature spiking for a few hours of yesterday (``PLANTED_SPIKE``, relative to the current day).
 """
 
 from __future__ import annotations
@@ -119,6 +120,26 @@ REPLAY_SHARE = 0.004  # events written twice (a retrying emitter): dedup must ab
 
 
 @dataclass(frozen=True)
+class PlantedSpike:
+    """One feature calling ``factor`` times its usual rate in [first_hour, last_hour) UTC of the day ``days_ago``
+    before the current UTC day: the spend anomaly ``make demo`` shows and alerts (docs/anomalies.md)."""
+
+    feature: str
+    days_ago: int
+    first_hour: int
+    last_hour: int
+    factor: float
+
+    def factor_at(self, feature: Feature, hour: datetime) -> float:
+        day = datetime.now(UTC).date() - timedelta(days=self.days_ago)
+        spiking = feature.name == self.feature and hour.date() == day and self.first_hour <= hour.hour < self.last_hour
+        return self.factor if spiking else 1.0
+
+
+PLANTED_SPIKE = PlantedSpike("doc-summarise", days_ago=1, first_hour=10, last_hour=16, factor=10.0)
+
+
+@dataclass(frozen=True)
 class Call:
     event_id: str
     ts: datetime
@@ -162,7 +183,7 @@ def calls_in_hour(hour: datetime) -> tuple[Call, ...]:
     calls: list[Call] = []
     for feature in FEATURES:
         rng = random.Random(f"{hour.isoformat()}|{feature.team}|{feature.name}")
-        expected = feature.calls_per_hour * _diurnal(hour)
+        expected = feature.calls_per_hour * _diurnal(hour) * PLANTED_SPIKE.factor_at(feature, hour)
         count = sum(1 for _ in range(int(expected * 3)) if rng.random() < 1 / 3)
         offsets = sorted(rng.uniform(0, 3600) for _ in range(count))
         last_prefix_use = -10_000.0

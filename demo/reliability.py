@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from dagster import DagsterInstance
 
+from demo.dagster_logs import LOG_LEVEL
 from pipelines.definitions import defs
 from pipelines.reliability.health import UNTIL_THE_END, HealthLines, breaches_between
 from pipelines.storage.clickhouse import ClickHouseResource
 
 SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_rate_limit_health_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:

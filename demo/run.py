@@ -15,8 +15,10 @@ from dagster import DagsterInstance
 
 from demo.admin_api import run_admin_api_demo
 from demo.allocation import run_allocation_demo, run_statement_demo
+from demo.anomalies import run_anomaly_demo
 from demo.budgets import run_budget_demo
 from demo.cache import run_cache_demo
+from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window, write_demo_events
 from demo.reliability import run_rate_limit_health_demo
 from pipelines import settings
@@ -26,7 +28,6 @@ from pipelines.storage.clickhouse import ClickHouseConnectionError, ClickHouseRe
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
-LOG_LEVEL = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}  # into the log file, not the terminal
 
 
 def ingest_events(instance: DagsterInstance) -> str:
@@ -74,6 +75,7 @@ def main() -> None:
         month = run_allocation_demo(instance, ch)  # after the Admin API step: it allocates what that step collected
         run_budget_demo(instance, ch)  # after allocation; with no allocation it uses event-priced spend
         run_cache_demo(instance, ch)
+        run_anomaly_demo(instance, ch)  # after budgets (the spend rollup) and the cache analysis (its rollups)
         run_rate_limit_health_demo(instance, ch)
         if month:
             run_statement_demo(instance, month)

@@ -15,6 +15,7 @@ from pipelines.admin_api.client import AdminApiClient
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.allocation import definitions as allocation
+from pipelines.anomalies import definitions as anomalies
 from pipelines.budgets import definitions as budgets
 from pipelines.budgets.guard_resource import GuardRedis
 from pipelines.cache import definitions as cache
@@ -29,7 +30,7 @@ from pipelines.reports import definitions as reports
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs,
-           reports.defs)
+           anomalies.defs, reports.defs)
 
 
 def build_definitions() -> Definitions:

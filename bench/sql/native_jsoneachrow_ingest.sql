@@ -1,5 +1,6 @@
 -- The engine's own floor for event ingest (benchmarks only): ClickHouse parses the JSONL file itself
 -- into a table shaped like usage_events, with no validation and no dead letter (bad rows skipped).
+-- speed and inference_geo (migration 0080): the generated events carry neither, so their defaults.
 INSERT INTO native_usage_events
 SELECT
     event_id,

@@ -32,8 +32,9 @@ from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
-                  "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_percent", "data_until",
-                  "unpriced_units", "computed_at", "guard_blocked", "guard_downgraded"]
+                  "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_p10_usd",
+                  "projected_p90_usd", "projected_percent", "forecast_method", "data_until", "unpriced_units",
+                  "computed_at", "guard_blocked", "guard_downgraded"]
 
 # After any upstream update (an ingest, an allocation of any month, new prices), once it has finished.
 # Not AutomationCondition.eager(): months never allocated (missing partitions) must not block it.
@@ -49,9 +50,9 @@ _AFTER_UPSTREAM = (
     kinds={"clickhouse"},
     deps=[AssetKey("usage_events"), AssetKey("allocation"), AssetKey("unit_prices")],
     automation_condition=_AFTER_UPSTREAM,
-    description="Hourly spend per team / feature / env / workspace / api key, rebuilt from the earliest hour "
-    "that changed since the last refresh (never before the start of the previous month): allocated Admin-API "
-    "cost where the allocation covers the hour, priced usage events after that. "
+    description="Hourly spend per team / feature / env / workspace / api key / model family, rebuilt from the "
+    "earliest hour that changed since the last refresh (never before the start of the previous month): allocated "
+    "Admin-API cost where the allocation covers the hour, priced usage events after that. "
     "What budget ticks read instead of raw events.",
 )
 def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock) -> MaterializeResult:
@@ -71,10 +72,11 @@ def spend_hourly(context: AssetExecutionContext, clickhouse: ClickHouseResource,
 
 def _status_row(status: BudgetStatus, computed_at: datetime, guarded: tuple[int, int]) -> list[object]:
     budget = status.budget
+    forecast = status.forecast
     return [budget.id, status.period.label, status.period.start, status.period.end, budget.scope,
             budget.target or "", budget.env or "", budget.amount_usd, status.spend_usd, status.percent,
-            list(status.crossed), status.projected_usd, status.projected_percent, status.data_until,
-            status.unpriced_units, computed_at, *guarded]
+            list(status.crossed), status.projected_usd, forecast.p10_usd, forecast.p90_usd, status.projected_percent,
+            forecast.method, status.data_until, status.unpriced_units, computed_at, *guarded]
 
 
 def _guarded(status: BudgetStatus, actions: dict[tuple[str, Any], tuple[int, int]]) -> tuple[int, int]:
@@ -84,13 +86,21 @@ def _guarded(status: BudgetStatus, actions: dict[tuple[str, Any], tuple[int, int
     return sum(b for b, _ in days), sum(d for _, d in days)
 
 
+def _projection(status: BudgetStatus) -> str:
+    """p50 (percent), with the p10 - p90 interval when the forecast has one."""
+    forecast = status.forecast
+    interval = f", p10-p90 {usd(forecast.p10_usd)}-{usd(forecast.p90_usd)}" if forecast.method == "seasonal" else ""
+    return f"{usd(status.projected_usd)} ({percent(status.projected_percent)}{interval})"
+
+
 @asset(
     group_name="budgets",
     kinds={"clickhouse"},
     deps=[AssetKey("spend_hourly")],
     automation_condition=AutomationCondition.eager(),
     description="Each budget in LEDGER_CONFIG for its current period (and the previous one shortly after it "
-    "ended): spend, percent, thresholds crossed, projected period-end spend at the current run rate.",
+    "ended): spend, percent, thresholds crossed, projected period-end spend (p50, with p10 / p90: weekday-seasonal "
+    "forecast from four weeks of history, the run rate without two weeks of it; docs/forecast.md).",
 )
 def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource, clock: Clock,
                   ledger_config: LedgerConfig) -> MaterializeResult:
@@ -109,7 +119,7 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
          "guard blocked / downgraded"],
         [(s.budget.id, s.period.label, s.budget.describe_scope(), usd(s.spend_usd), usd(s.budget.amount_usd),
           percent(s.percent), " / ".join(format(t.normalize(), "f") for t in s.crossed) or "-",
-          f"projected {usd(s.projected_usd)} ({percent(s.projected_percent)})" if s.is_current else "final",
+          f"projected {_projection(s)}" if s.is_current else "final",
           f"{s.unpriced_units:,}" if s.unpriced_units else "-", f"{g[0]:,} / {g[1]:,}")
          for s, g in zip(statuses, guarded, strict=True)],
     )

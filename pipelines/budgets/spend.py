@@ -2,9 +2,9 @@
 
 Why a rollup table refreshed by an asset, and not a query over events per tick: a tick runs every
 minute for every budget, and its cost must not grow with traffic. ``spend_hourly`` holds one row per
-hour and (team, feature, env, workspace, api key): its size grows with time and the number of scopes
-only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (whole months, swapped
-in atomically), taking each hour from exactly one source, so nothing is counted twice:
+hour and (team, feature, env, workspace, api key, model family): its size grows with time and the number
+of scopes only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (whole months,
+swapped in atomically), taking each hour from exactly one source, so nothing is counted twice:
 
 - hours before the allocation's end (``allocation_hourly``: Admin-API-authoritative, allocated cost),
 - later hours from usage events priced at list price (the Admin API has not reported them yet).
@@ -64,6 +64,7 @@ class DailySpend:
     spend_usd: Decimal
     unpriced_units: int
     data_until: datetime
+    spend_before_hour_usd: Decimal = Decimal(0)  # in the hours of the day before the hour of day asked for
 
 
 def refresh_window_start(now: datetime) -> datetime:
@@ -156,7 +157,9 @@ def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: dat
         client.command(swap, parameters={"partition_id": partition_id})
 
 
-def read_daily_spend(client: Client, since: datetime) -> list[DailySpend]:
-    rows = client.query(sql("spend_daily_since"), parameters={"since": since}).result_rows
-    return [DailySpend(day, team, feature, env, ws, key, spend, unpriced, until.replace(tzinfo=UTC))
-            for day, team, feature, env, ws, key, spend, unpriced, until in rows]
+def read_daily_spend(client: Client, since: datetime, hour_of_day: int = 0) -> list[DailySpend]:
+    """Spend per day and scope from ``since`` on; ``hour_of_day``: where ``spend_before_hour_usd`` stops
+    (the forecast's hourly profile)."""
+    rows = client.query(sql("spend_daily_since"), parameters={"since": since, "hour_of_day": hour_of_day}).result_rows
+    return [DailySpend(day, team, feature, env, ws, key, spend, unpriced, until.replace(tzinfo=UTC), before)
+            for day, team, feature, env, ws, key, spend, unpriced, until, before in rows]

@@ -23,6 +23,7 @@ LAYERS = (
     {"events", "pricing", "admin_api", "alerts"},
     {"kafka", "allocation", "cache", "reliability"},
     {"budgets"},
+    {"anomalies"},
     {"reports", "metrics"},
     {"definitions", "cli"},
 )
@@ -105,14 +106,15 @@ def test_imports_run_down_the_layers():
 def test_each_domain_combines_into_the_code_location_through_its_own_definitions():
     combined = (PROJECT_ROOT / "pipelines" / "definitions.py").read_text()
     domains = sorted(p.parent.name for p in (PROJECT_ROOT / "pipelines").glob("*/definitions.py"))
-    assert domains == ["admin_api", "allocation", "budgets", "cache", "events", "kafka", "pricing", "reliability",
-                       "reports"]
+    assert domains == ["admin_api", "allocation", "anomalies", "budgets", "cache", "events", "kafka", "pricing",
+                       "reliability", "reports"]
     assert all(f"from pipelines.{domain} import definitions as {domain}" in combined for domain in domains)
 
 
 def test_job_names_match_their_python_names():
     import pipelines.admin_api.definitions
     import pipelines.allocation.definitions
+    import pipelines.anomalies.definitions
     import pipelines.budgets.definitions
     import pipelines.cache.definitions
     import pipelines.events.definitions
@@ -121,12 +123,13 @@ def test_job_names_match_their_python_names():
     import pipelines.reliability.definitions
     import pipelines.reports.definitions
 
-    modules = [pipelines.admin_api.definitions, pipelines.allocation.definitions, pipelines.budgets.definitions,
+    modules = [pipelines.admin_api.definitions, pipelines.allocation.definitions, pipelines.anomalies.definitions,
+               pipelines.budgets.definitions,
                pipelines.cache.definitions, pipelines.events.definitions, pipelines.kafka.definitions,
                pipelines.pricing.definitions, pipelines.reliability.definitions, pipelines.reports.definitions]
     jobs = {name: job for module in modules for name, job in vars(module).items()
             if any(job is defined for defined in module.defs.jobs)}
-    assert len(jobs) == 11
+    assert len(jobs) == 12
     assert {name: job.name for name, job in jobs.items()} == {name: name for name in jobs}
 
 
