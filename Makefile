@@ -24,7 +24,7 @@ demo: install
 ## Install and run the test suite.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # two workers: the machine has two cores
 
 ## The Dagster UI (and daemon: sensors, schedules) on http://127.0.0.1:3000
 dev: install

@@ -33,8 +33,11 @@ def landing_zone_sensor(context: SensorEvaluationContext, landing_zone: LandingZ
     current = landing_zone.fingerprint()
     # A first tick (no cursor, e.g. `make dev` after `make demo`) starts from what ingest already read: files it
     # has read to their current size start no run (an empty run would hide the last real one in the UI).
-    previous = json.loads(context.cursor) if context.cursor else {
-        path: progress.file_size for path, progress in read_progress(clickhouse).items()}
+    if context.cursor:
+        previous = json.loads(context.cursor)
+    else:
+        with clickhouse.connect() as client:
+            previous = {path: progress.file_size for path, progress in read_progress(client).items()}
     if current == previous:
         return SkipReason(f"no new or grown files in {landing_zone.path}")
     context.update_cursor(json.dumps(current, sort_keys=True))

@@ -166,4 +166,4 @@ def test_the_budget_status_table_has_the_interval_and_the_method(ch, tmp_path, m
                          "FROM budget_status")
     assert rows == [(Decimal(228), Decimal(228), Decimal(228), "seasonal")]
     table = result.asset_materializations_for_node("budget_status")[0].metadata["status"].value
-    assert "| $228.00 (76.0 %, p10-p90 $228.00-$228.00) |" in table
+    assert "| projected $228.00 (76.0 %, p10-p90 $228.00-$228.00) |" in table
