@@ -1,20 +1,21 @@
 -- The engine's own floor for event ingest (benchmarks only): ClickHouse parses the JSONL file itself
 -- into a table shaped like usage_events, with no validation and no dead letter (bad rows skipped).
--- speed and inference_geo (migration 0080): the generated events carry neither, so their defaults.
+-- speed and inference_geo (migration 0080) and the guard fields (migration 0130): the generated events carry
+-- none of them, so their defaults.
 INSERT INTO native_usage_events
 SELECT
     event_id,
     parseDateTime64BestEffort(ts, 3, 'UTC'),
     ifNull(schema_version, 1),
     ifNull(team, ''), ifNull(feature, ''), ifNull(env, ''), ifNull(user, ''),
-    ifNull(workspace_id, ''), ifNull(api_key_id, ''), model, ifNull(service_tier, 'standard'),
+    ifNull(workspace_id, ''), ifNull(api_key_id, ''), model, '', ifNull(service_tier, 'standard'),
     ifNull(speed, 'standard'), ifNull(inference_geo, ''),
     ifNull(usage.input_tokens, 0), ifNull(usage.output_tokens, 0), ifNull(usage.cache_read_input_tokens, 0),
     ifNull(usage.cache_creation.ephemeral_5m_input_tokens, ifNull(usage.cache_creation_input_tokens, 0)),
     ifNull(usage.cache_creation.ephemeral_1h_input_tokens, 0),
     ifNull(usage.server_tool_use.web_search_requests, 0),
     latency_ms, status, ifNull(error_type, ''), ifNull(request_id, ''),
-    ifNull(prompt_prefix_hash, ''), ifNull(prompt_prefix_tokens, 0), map(),
+    ifNull(prompt_prefix_hash, ''), ifNull(prompt_prefix_tokens, 0), '', '', map(),
     {path:String}, 0, now64(3)
 FROM file({path:String}, 'JSONEachRow',
     'schema_version Nullable(UInt8), event_id String, ts String, team Nullable(String), feature Nullable(String),
