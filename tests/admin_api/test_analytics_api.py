@@ -89,16 +89,21 @@ def test_the_collector_stores_every_row_and_counts_only_the_total_rows(simulator
     ]
 
 
-def test_groups_beyond_the_top_groups_come_as_one_other_row(traffic, monkeypatch, ch):
-    with simulator_for(traffic, monkeypatch, now=lambda: NOW, analytics_top_groups=1):
+def test_a_bucket_holds_the_top_100_groups_and_the_rest_as_one_other_row(monkeypatch, ch):
+    traffic = Traffic()  # 101 workspaces; wrkspc_000 lists 0.01 USD (10k Haiku input), wrkspc_100 1.01 USD
+    for i in range(101):
+        traffic.add(HOUR, workspace=f"wrkspc_{i:03}", input=(i + 1) * 10_000)
+    with simulator_for(traffic, monkeypatch, now=lambda: NOW):
         fetch = fetch_analytics_cost(AdminApiClient(api_key=ADMIN_KEY, **FAST), ch, DAY, DAY + timedelta(days=1),
                                      ("workspace_id",))
-    assert stored(ch) == [
-        (date(2026, 10, 5), "group", "wrkspc_b", "", 0, Decimal("15"), Decimal("13.5")),
-        (date(2026, 10, 5), "other", "", "", 1, Decimal("1"), Decimal("0.9")),
-        (date(2026, 10, 5), "total", "", "", 0, Decimal("16"), Decimal("14.4")),
+    rows = stored(ch)
+    assert sum(1 for r in rows if r[1] == "group") == 100
+    assert [r for r in rows if r[1] != "group"] == [
+        (date(2026, 10, 5), "other", "", "", 1, Decimal("0.01"), Decimal("0.009")),
+        (date(2026, 10, 5), "total", "", "", 0, Decimal("51.51"), Decimal("46.359")),  # 1 + 2 + ... + 101 cents
     ]
-    assert (fetch.list_usd, fetch.capped_days, fetch.inconsistent_days) == (Decimal("16"), 1, [])
+    assert "wrkspc_000" not in {r[2] for r in rows}
+    assert (fetch.list_usd, fetch.capped_days, fetch.inconsistent_days) == (Decimal("51.51"), 1, [])
 
 
 def test_a_range_longer_than_a_page_is_followed_page_by_page(simulator, ch):

@@ -18,9 +18,22 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from allocation_data import OCTOBER, SONNET, admin_usage, config, cost_report, emptied, priced_database, usage_event
-from dagster import DagsterInstance, materialize
+from admin_api_traffic import Traffic, simulator_for
+from allocation_data import (
+    HOUR,
+    OCTOBER,
+    SONNET,
+    admin_usage,
+    config,
+    cost_report,
+    emptied,
+    priced_database,
+    usage_event,
+)
+from dagster import DagsterInstance, EnvVar, materialize
 
+from pipelines.admin_api.analytics import fetch_analytics_cost
+from pipelines.admin_api.client import AdminApiClient
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.assets import chargeback_export
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
@@ -70,6 +83,15 @@ def october(database, tmp_path, monkeypatch):
         yield ch
 
 
+def team_sums(path) -> dict[str, list[Decimal]]:
+    teams: dict[str, list[Decimal]] = {}
+    for row in csv_lines(path):
+        sums = teams.setdefault(row["team"], [Decimal(0)] * 3)
+        for i, name in enumerate(("analytics_list_cost_usd", "net_cost_usd", "discount_usd")):
+            sums[i] += Decimal(row[name])
+    return teams
+
+
 def csv_lines(path) -> list[dict]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -95,12 +117,7 @@ def test_each_line_shows_list_net_and_discount_by_its_share_of_list_cost(october
 
 def test_per_team_list_net_and_discount_equal_the_hand_figures(october, tmp_path):
     result = export_chargeback(october, OCTOBER, tmp_path, "proportional", analytics_month(october, OCTOBER))
-    teams: dict[str, list[Decimal]] = {}
-    for row in csv_lines(result.csv_path):
-        sums = teams.setdefault(row["team"], [Decimal(0)] * 3)
-        for i, name in enumerate(("analytics_list_cost_usd", "net_cost_usd", "discount_usd")):
-            sums[i] += Decimal(row[name])
-    assert teams == {"search": [Decimal("1.62"), Decimal("1.38"), Decimal("0.24")],
+    assert team_sums(result.csv_path) == {"search": [Decimal("1.62"), Decimal("1.38"), Decimal("0.24")],
                      "data": [Decimal("0.38"), Decimal("0.32"), Decimal("0.06")]}
 
 
@@ -148,3 +165,21 @@ def test_on_the_export_asset_adds_the_analytics_figures(october, tmp_path, monke
     manifest = run_export_asset(october, config_path, monkeypatch, tmp_path / "on")
     assert manifest["analytics_api"]["finality"] == "provisional as of 2026-11-20T06:00:00Z"
     assert manifest["analytics_api"]["net_cost_usd"] == "1.70"
+
+
+def test_fetched_from_the_simulator_per_team_figures_equal_the_hand_figures(october, tmp_path, monkeypatch):
+    """Over HTTP: 1 M Haiku input on the 5th and on the 6th = 2.00 list, 1.80 net (10 % off), 0.20 discount.
+    The discount's 20 cents over weights 15, 24, 50, 6, 15: floors 2, 4, 9, 1, 2 (18), the 2 left to remainders
+    80, 80 -> 3, 4, 9, 1, 3; search 3 + 4 + 9 = 16 cents, data 1 + 3 = 4."""
+    with october.connect() as client:
+        client.command("TRUNCATE TABLE analytics_cost_daily")
+    traffic = Traffic()
+    traffic.add(HOUR, input=1_000_000)
+    traffic.add(HOUR.replace(day=6), input=1_000_000)
+    with simulator_for(traffic, monkeypatch, now=lambda: REFRESHED.replace(hour=12)):
+        fetch_analytics_cost(AdminApiClient(api_key=EnvVar("ANTHROPIC_ADMIN_API_KEY")), october,
+                             datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC), ("workspace_id",))
+    result = export_chargeback(october, OCTOBER, tmp_path, "proportional", analytics_month(october, OCTOBER))
+    assert team_sums(result.csv_path) == {"search": [Decimal("1.62"), Decimal("1.46"), Decimal("0.16")],
+                                          "data": [Decimal("0.38"), Decimal("0.34"), Decimal("0.04")]}
+    assert result.manifest["analytics_api"]["finality"] == "provisional as of 2026-11-20T06:00:00Z"
