@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from dagster import get_dagster_logger
+
 from pipelines.admin_api.config import AnalyticsApiConfig
 from pipelines.allocation.months import month_bounds
 from pipelines.allocation.rounding import CENT, split_integer
-from pipelines.ledger_config import LedgerConfig
+from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
@@ -70,8 +72,16 @@ def analytics_month(ch: ClickHouseResource, month: date, final_after_days: int =
 
 
 def analytics_of(ch: ClickHouseResource, ledger_config: LedgerConfig, month: date) -> AnalyticsMonth | None:
-    """The month's Analytics API figures where that optional source is on (LEDGER_CONFIG analytics_api), else None."""
-    settings = ledger_config.section(AnalyticsApiConfig).analytics_api
+    """The month's Analytics API figures where that optional source is on (LEDGER_CONFIG analytics_api), else None.
+
+    A mistake in the ``analytics_api`` section is logged (file, section, field) and the chargeback goes on
+    without the Analytics API figures: a typo there never stops the chargeback or its export."""
+    try:
+        settings = ledger_config.section(AnalyticsApiConfig).analytics_api
+    except LedgerConfigError as exc:
+        get_dagster_logger().warning("%s; the chargeback of %s goes on without the Analytics API figures",
+                                     exc, f"{month:%Y-%m}")
+        return None
     return analytics_month(ch, month, settings.final_after_days) if settings.enabled else None
 
 

@@ -167,6 +167,14 @@ def test_on_the_export_asset_adds_the_analytics_figures(october, tmp_path, monke
     assert manifest["analytics_api"]["net_cost_usd"] == "1.70"
 
 
+def test_a_mistake_in_the_analytics_api_section_does_not_stop_the_export(october, tmp_path, monkeypatch):
+    config_path = tmp_path / "ledger.yaml"
+    config_path.write_text("analytics_api:\n  enabled: true\n  group_by: [team]\n")
+    manifest = run_export_asset(october, config_path, monkeypatch, tmp_path / "typo")
+    assert "analytics_api" not in manifest
+    assert manifest["columns"] == list(EXPORT_COLUMNS)
+
+
 def test_fetched_from_the_simulator_per_team_figures_equal_the_hand_figures(october, tmp_path, monkeypatch):
     """Over HTTP: 1 M Haiku input on the 5th and on the 6th = 2.00 list, 1.80 net (10 % off), 0.20 discount.
     The discount's 20 cents over weights 15, 24, 50, 6, 15: floors 2, 4, 9, 1, 2 (18), the 2 left to remainders
