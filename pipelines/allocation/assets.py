@@ -17,7 +17,7 @@ from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
 from pipelines.allocation.config import AttributionConfig, FocusConfig
-from pipelines.allocation.discounts import analytics_of, spread
+from pipelines.allocation.discounts import analytics_of, spread, team_figures
 from pipelines.allocation.export import export_chargeback, latest_version, statement_name
 from pipelines.allocation.focus import FOCUS_VERSION, export_focus
 from pipelines.allocation.months import is_closed, parse_month
@@ -35,7 +35,6 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{partitions_start(
 
 def _usd(amount: Decimal) -> str:
     return f"{amount:,.2f}"
-
 
 
 @asset(
@@ -106,13 +105,9 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     analytics = analytics_of(clickhouse, ledger_config, month)
     discounts: dict = {}
     if analytics is not None:  # the optional Analytics API source: list, net and discount per team
-        per_team: dict[str, list[Decimal]] = {}
         figures = spread([line.line.list_cost_usd for line in lines], [line.allocated_cost_usd for line in lines],
                          analytics)
-        for line, (list_usd, net_usd, discount_usd) in zip(lines, figures, strict=True):
-            sums = per_team.setdefault(line.line.team, [Decimal(0)] * 3)
-            for i, amount in enumerate((list_usd, net_usd, discount_usd)):
-                sums[i] += amount
+        per_team = team_figures([line.line.team for line in lines], figures)
         discounts = {
             "analytics_finality": analytics.finality(),
             "list_net_discount_by_team": MetadataValue.md(markdown_table(

@@ -110,3 +110,13 @@ def spread(list_costs: Sequence[Decimal], allocated: Sequence[Decimal], month: A
     lists = _split_cents(month.list_usd, weights)
     discounts = _split_cents(month.discount_usd, weights)
     return [(lst, lst - discount, discount) for lst, discount in zip(lists, discounts, strict=True)]
+
+
+def team_figures(teams: Sequence[str], figures: Sequence[tuple[Decimal, Decimal, Decimal]]
+            ) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """(list, net, discount) summed per team, from the lines' teams and their ``spread`` figures."""
+    sums: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+    for team, line in zip(teams, figures, strict=True):
+        before = sums.get(team, (Decimal(0), Decimal(0), Decimal(0)))
+        sums[team] = (before[0] + line[0], before[1] + line[1], before[2] + line[2])
+    return sums

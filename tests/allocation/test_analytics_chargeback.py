@@ -29,13 +29,14 @@ from allocation_data import (
     emptied,
     priced_database,
     usage_event,
+    write_config,
 )
 from dagster import DagsterInstance, EnvVar, materialize
 
 from pipelines.admin_api.analytics import fetch_analytics_cost
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.allocation.allocate import allocate_month
-from pipelines.allocation.assets import chargeback_export
+from pipelines.allocation.assets import chargeback, chargeback_export
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.discounts import analytics_month
 from pipelines.allocation.export import EXPORT_COLUMNS, export_chargeback
@@ -165,6 +166,17 @@ def test_on_the_export_asset_adds_the_analytics_figures(october, tmp_path, monke
     manifest = run_export_asset(october, config_path, monkeypatch, tmp_path / "on")
     assert manifest["analytics_api"]["finality"] == "provisional as of 2026-11-20T06:00:00Z"
     assert manifest["analytics_api"]["net_cost_usd"] == "1.70"
+
+
+def test_on_the_chargeback_shows_list_net_and_discount_per_team(october, tmp_path):
+    config_path = write_config(tmp_path / "ledger.yaml", shared_cost_policy="proportional",
+                               analytics_api={"enabled": True})
+    result = materialize([chargeback], partition_key=OCTOBER.isoformat(), instance=DagsterInstance.ephemeral(),
+                         resources={"clickhouse": october, "ledger_config": LedgerConfig(path=str(config_path))})
+    [materialization] = result.asset_materializations_for_node("chargeback")
+    table = materialization.metadata["list_net_discount_by_team"].value
+    assert "| data | 0.38 | 0.32 | 0.06 |" in table
+    assert "| search | 1.62 | 1.38 | 0.24 |" in table
 
 
 def test_a_mistake_in_the_analytics_api_section_does_not_stop_the_export(october, tmp_path, monkeypatch):
