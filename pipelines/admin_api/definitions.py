@@ -3,6 +3,8 @@
 Schedules (UTC) skip with a reason while no Admin API key is configured. A scheduled run covers a range
 of partitions (``range_tags``), fetched with pagination in one run. Anthropic restates usage and cost for
 weeks, so the daily runs re-fetch the last ``admin_api.restatement_days`` (LEDGER_CONFIG, default 31) days.
+The optional Analytics API source (``analytics_assets``: its asset, job and schedule) is off unless
+``analytics_api.enabled``; off, its schedule skips with the reason.
 """
 
 from __future__ import annotations

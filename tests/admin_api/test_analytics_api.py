@@ -45,8 +45,8 @@ def simulator(traffic: Traffic, monkeypatch: pytest.MonkeyPatch) -> Iterator[Adm
         yield sim
 
 
-def get(simulator: AdminApiSimulator, **params: object) -> httpx.Response:
-    return httpx.get(simulator.base_url + ANALYTICS_COST_PATH, params=params,  # type: ignore[arg-type]
+def get(simulator: AdminApiSimulator, path: str = ANALYTICS_COST_PATH, **params: object) -> httpx.Response:
+    return httpx.get(simulator.base_url + path, params=params,  # type: ignore[arg-type]
                      headers={"x-api-key": simulator.api_key, "anthropic-version": "2023-06-01"})
 
 
@@ -74,6 +74,14 @@ def test_a_bucket_holds_a_total_row_that_overlaps_its_group_rows(simulator):
     assert body["data_refreshed_at"] == "2026-11-20T06:00:00Z"
     assert [(r["row_type"], r["workspace_id"], r["list_amount"], r["amount"]) for r in body["data"][0]["results"]] == [
         ("total", None, "1600", "1440"), ("group", "wrkspc_b", "1500", "1350"), ("group", "wrkspc_a", "100", "90")]
+
+
+def test_the_usage_report_has_the_same_overlapping_rows_with_tokens(simulator):
+    body = get(simulator, "/v1/organizations/analytics/usage_report", starting_at="2026-10-05T00:00:00Z",
+               ending_at="2026-10-06T00:00:00Z", **{"group_by[]": "workspace_id"}).json()
+    assert [(r["row_type"], r["workspace_id"], r["input_tokens"], r["output_tokens"])
+            for r in body["data"][0]["results"]] == [
+        ("total", None, 1_000_000, 1_000_000), ("group", "wrkspc_a", 1_000_000, 0), ("group", "wrkspc_b", 0, 1_000_000)]
 
 
 def test_the_collector_stores_every_row_and_counts_only_the_total_rows(simulator, ch):
