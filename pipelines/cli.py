@@ -142,6 +142,7 @@ def export(month_text: str | None) -> None:
     """Write the month's chargeback CSV, Parquet and manifest, and its FOCUS 1.3 dataset (from the last
     chargeback run)."""
     from pipelines.allocation.config import AttributionConfig, FocusConfig
+    from pipelines.allocation.discounts import analytics_of
     from pipelines.allocation.export import export_chargeback
     from pipelines.allocation.focus import export_focus
     from pipelines.ledger_config import LedgerConfig
@@ -152,7 +153,7 @@ def export(month_text: str | None) -> None:
     _require_chargeback(month_has_chargeback(ch, month), month)
     config = LedgerConfig.from_env()
     result = export_chargeback(ch, month, settings.export_dir(), config.section(AttributionConfig)
-                               .shared_cost_policy.describe())
+                               .shared_cost_policy.describe(), analytics_of(ch, config, month))
     account = config.section(FocusConfig).focus
     focus = export_focus(ch, month, settings.export_dir(), result.version,
                          (account.billing_account_id, account.billing_account_name))

@@ -1,6 +1,7 @@
 """A local Anthropic Admin API for the demo and the tests: a real HTTP server on 127.0.0.1.
 
-It serves ``usage_report/messages``, ``cost_report``, ``workspaces`` and ``api_keys`` for the demo
+It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys`` and the Analytics API's
+``analytics/usage_report`` and ``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
 organisation (``demo/organisation.py``): every call of every feature, including the traffic
 that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
 validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
@@ -37,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from demo.organisation import API_KEYS, WORKSPACES, ApiKey, Call, Workspace, calls_in_hour
+from demo.simulator import analytics
 from demo.simulator.reports import (
     COST_DIMENSIONS,
     USAGE_DIMENSIONS,
@@ -94,6 +96,9 @@ class SimulatorState:
     served: Counter[tuple[str, datetime]] = field(default_factory=Counter)  # (endpoint, bucket start) -> times
     restated: dict[datetime, list[Call]] = field(default_factory=dict)  # hour -> calls reported after the fact
     lock: threading.Lock = field(default_factory=threading.Lock)
+    analytics_discount: Decimal = Decimal("0.10")  # Analytics API: amount = list_amount x (1 - discount)
+    analytics_lag: timedelta = timedelta(hours=6)  # Analytics API: data_refreshed_at = now - lag
+    analytics_top_groups: int = 100  # Analytics API: group rows per bucket, the rest is one "other" row
 
     def restate(self, *calls: Call) -> None:
         """From now on the reports show ``calls`` too (Anthropic restating past days: usage and cost change)."""
@@ -223,8 +228,9 @@ class AdminApi:
             end = start + (end - start) / 2
         return [c for c in self.calls(start, end) if filters(c)]
 
-    def _buckets(self, query: dict[str, list[str]], width: str) -> tuple[list[datetime], str | None]:
-        """The bucket starts of this page and the next page's token."""
+    def _buckets(self, query: dict[str, list[str]], width: str, limits: tuple[int, int] | None = None
+                 ) -> tuple[list[datetime], str | None]:
+        """The bucket starts of this page and the next page's token (``limits``: default and maximum per page)."""
         start = _snap(_time(query, "starting_at", required=True), width)
         step = BUCKET_WIDTHS[width]
         now_edge = _snap(self.state.now(), width) + step  # the current, still filling bucket is the last one
@@ -232,7 +238,7 @@ class AdminApi:
         end = min(_snap(requested_end, width) if requested_end else now_edge, now_edge)
         if requested_end and requested_end <= start:
             raise ApiError(400, "ending_at: must be after starting_at")
-        default, maximum = BUCKET_LIMITS[width]
+        default, maximum = limits or BUCKET_LIMITS[width]
         limit = _int(query, "limit", default, 1, maximum)
         page = _one(query, "page")
         first = _page_start(page) if page else start
@@ -290,6 +296,12 @@ class AdminApi:
                 for s in starts]
         return {"data": data, "has_more": next_page is not None, "next_page": next_page}
 
+    def analytics_cost_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        return analytics.report(self, query, "cost")
+
+    def analytics_usage_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        return analytics.report(self, query, "usage")
+
     def workspaces(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         objects = [{"type": "workspace", "id": w.id, "name": w.name, "created_at": "2025-03-03T09:00:00Z",
                     "archived_at": None, "display_color": WORKSPACE_COLORS[i % len(WORKSPACE_COLORS)]}
@@ -340,6 +352,8 @@ ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dic
     "/v1/organizations/cost_report": AdminApi.cost_report,
     "/v1/organizations/workspaces": AdminApi.workspaces,
     "/v1/organizations/api_keys": AdminApi.api_keys,
+    analytics.ANALYTICS_COST_PATH: AdminApi.analytics_cost_report,
+    analytics.ANALYTICS_USAGE_PATH: AdminApi.analytics_usage_report,
 }
 _request_ids = count(1)
 

@@ -142,12 +142,18 @@ class AdminApiSession:
         return self._list(API_KEYS_PATH, {})
 
     def _report(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
-        """Report pagination: ``page`` = the previous answer's ``next_page`` while ``has_more``."""
+        for body in self.report_pages(path, params):
+            yield from body["data"]
+
+    def report_pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+        """Whole answers of a report (``data`` plus any page-level field, e.g. the Analytics API's
+        ``data_refreshed_at``), with report pagination: ``page`` = the previous answer's ``next_page`` while
+        ``has_more``."""
         page: str | None = None
         seen: set[str] = set()
         while True:
             body = self._page(path, {**params, "page": page} if page else params)
-            yield from body["data"]
+            yield body
             if not body["has_more"]:
                 return
             page = body.get("next_page")

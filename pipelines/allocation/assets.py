@@ -17,6 +17,7 @@ from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
 from pipelines.allocation.config import AttributionConfig, FocusConfig
+from pipelines.allocation.discounts import analytics_of, spread, team_figures
 from pipelines.allocation.export import export_chargeback, latest_version, statement_name
 from pipelines.allocation.focus import FOCUS_VERSION, export_focus
 from pipelines.allocation.months import is_closed, parse_month
@@ -101,7 +102,20 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     for line in lines:
         by_team[line.line.team] = by_team.get(line.line.team, Decimal(0)) + line.allocated_cost_usd
     largest = max(by_team.values(), default=Decimal(0))
+    analytics = analytics_of(clickhouse, ledger_config, month)
+    discounts: dict = {}
+    if analytics is not None:  # the optional Analytics API source: list, net and discount per team
+        figures = spread([line.line.list_cost_usd for line in lines], [line.allocated_cost_usd for line in lines],
+                         analytics)
+        per_team = team_figures([line.line.team for line in lines], figures)
+        discounts = {
+            "analytics_finality": analytics.finality(),
+            "list_net_discount_by_team": MetadataValue.md(markdown_table(
+                ["team", "list USD", "net USD", "discount USD"],
+                [(team, *(_usd(a) for a in sums)) for team, sums in sorted(per_team.items())])),
+        }
     return MaterializeResult(metadata={
+        **discounts,
         "month": f"{month:%Y-%m}",
         "lines": len(lines),
         "allocated_cost_usd": _usd(total),
@@ -120,16 +134,18 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     group_name="allocation",
     kinds={"csv", "parquet"},
     partitions_def=monthly_partitions,
-    deps=[AssetKey("chargeback")],
+    deps=[AssetKey("chargeback"), AssetKey("analytics_cost_daily")],
     description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
     "manifest (rows, totals, sha256); byte-identical when the data has not changed. A final export is never "
-    "overwritten: a later change (a restated day) is issued as the next version with a corrections file.",
+    "overwritten: a later change (a restated day) is issued as the next version with a corrections file. With the "
+    "optional Analytics API source on: list, net and discount per line and the data_refreshed_at watermark.",
 )
 def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                       ) -> MaterializeResult:
     month = parse_month(context.partition_key)
     policy = ledger_config.section(AttributionConfig).shared_cost_policy
-    result = export_chargeback(clickhouse, month, settings.export_dir(), policy.describe())
+    analytics = analytics_of(clickhouse, ledger_config, month)
+    result = export_chargeback(clickhouse, month, settings.export_dir(), policy.describe(), analytics)
     files = result.manifest["files"]
     context.log.info("exported %d chargeback lines (%s USD) to %s", result.rows, _usd(result.allocated_cost_usd),
                      result.csv_path.parent)
@@ -145,6 +161,9 @@ def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseReso
         **({"corrections": MetadataValue.path(str(result.corrections_path)),
             "correction_delta_usd": result.manifest["correction"]["delta_usd"]} if result.corrections_path else {}),
         "unpriced_lines": result.manifest["unpriced_lines"],
+        **({"analytics_list_cost_usd": _usd(analytics.list_usd), "analytics_net_cost_usd": _usd(analytics.net_usd),
+            "analytics_discount_usd": _usd(analytics.discount_usd),
+            "analytics_finality": analytics.finality()} if analytics else {}),
         "sha256": MetadataValue.md(markdown_table(["file", "sha256"],
                                                   [(name, f["sha256"]) for name, f in sorted(files.items())])),
     })

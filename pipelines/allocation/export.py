@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.allocation.discounts import ANALYTICS_COLUMNS, AnalyticsMonth, spread
 from pipelines.allocation.rounding import CENT
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
@@ -42,6 +43,8 @@ PARQUET_SCHEMA = pa.schema(
        pa.field("share", pa.decimal128(9, 6)), pa.field("provisional", pa.bool_()),
        pa.field("cost_type", pa.string()), pa.field("priced_from", pa.string())]
 )
+ANALYTICS_PARQUET_SCHEMA = pa.schema([*PARQUET_SCHEMA, *(pa.field(name, pa.decimal128(20, 2))
+                                                        for name in ANALYTICS_COLUMNS)])
 CORRECTION_COLUMNS = ("cost_center", "team", "previous_usd", "corrected_usd", "delta_usd")
 ALLOCATED, PROVISIONAL = EXPORT_COLUMNS.index("allocated_cost_usd"), EXPORT_COLUMNS.index("provisional")
 
@@ -76,20 +79,20 @@ def export_rows(ch: ClickHouseResource, month: date) -> list[list[object]]:
     return rows
 
 
-def _csv_bytes(rows: list[list[object]]) -> bytes:
+def _csv_bytes(rows: list[list[object]], columns: tuple[str, ...] = EXPORT_COLUMNS) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(columns)
     writer.writerows([*row[:PROVISIONAL], "true" if row[PROVISIONAL] else "false", *row[PROVISIONAL + 1:]]
                      for row in rows)
     return buffer.getvalue().encode()
 
 
-def _parquet_bytes(rows: list[list[object]]) -> bytes:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in EXPORT_COLUMNS]
+def _parquet_bytes(rows: list[list[object]], schema: pa.Schema = PARQUET_SCHEMA) -> bytes:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     table = pa.Table.from_arrays([pa.array(list(values), type=field.type)
-                                  for values, field in zip(columns, PARQUET_SCHEMA, strict=True)],
-                                 schema=PARQUET_SCHEMA)
+                                  for values, field in zip(columns, schema, strict=True)],
+                                 schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
@@ -146,13 +149,25 @@ def _corrections(previous: list[list[object]], rows: list[list[object]]) -> tupl
     return buffer.getvalue().encode(), summary
 
 
-def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, policy: str) -> ExportResult:
+def with_analytics(rows: list[list[object]], analytics: AnalyticsMonth) -> list[list[object]]:
+    """The rows with the Analytics API's list, net and discount per line (``discounts.spread``)."""
+    figures = spread([row[12] for row in rows], [row[ALLOCATED] for row in rows], analytics)  # type: ignore[misc]
+    return [[*row, *line] for row, line in zip(rows, figures, strict=True)]
+
+
+def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, policy: str,
+                      analytics: AnalyticsMonth | None = None) -> ExportResult:
     """Write the month's chargeback CSV, Parquet and manifest into ``directory``: in place while the month is
     provisional, as a new version (a correction) when a final export's numbers changed, not at all when
-    nothing changed."""
+    nothing changed. ``analytics`` (the optional Analytics API source is on): three more columns, list, net and
+    discount per line, and the month's figures and watermark in the manifest; None: the files are unchanged."""
     rows = export_rows(ch, month)
     directory.mkdir(parents=True, exist_ok=True)
-    csv_bytes = _csv_bytes(rows)
+    columns, file_rows, schema = EXPORT_COLUMNS, rows, PARQUET_SCHEMA
+    if analytics is not None:
+        columns, schema = (*EXPORT_COLUMNS, *ANALYTICS_COLUMNS), ANALYTICS_PARQUET_SCHEMA
+        file_rows = with_analytics(rows, analytics)
+    csv_bytes = _csv_bytes(file_rows, columns)
     latest = latest_version(directory, month)
     version, previous = 1, None
     if latest is not None:
@@ -160,7 +175,8 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
         unchanged = previous["files"][_name(month, version, ".csv")]["sha256"] == hashlib.sha256(csv_bytes).hexdigest()
         if previous["final"] and not unchanged:
             version += 1
-    files = {_name(month, version, ".csv"): csv_bytes, _name(month, version, ".parquet"): _parquet_bytes(rows)}
+    files = {_name(month, version, ".csv"): csv_bytes,
+             _name(month, version, ".parquet"): _parquet_bytes(file_rows, schema)}
     allocated = sum((row[ALLOCATED] for row in rows), Decimal("0.00"))  # type: ignore[misc]
     list_cost = sum((row[12] for row in rows), Decimal("0.00"))  # type: ignore[misc]
     provisional = any(row[PROVISIONAL] for row in rows)
@@ -174,8 +190,10 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
         "provisional": provisional,
         "unpriced_lines": sum(1 for row in rows if row[-1] == "unpriced"),
         "shared_cost_policy": policy,
-        "columns": list(EXPORT_COLUMNS),
+        "columns": list(columns),
     }
+    if analytics is not None:
+        manifest["analytics_api"] = analytics.manifest()
     corrections_path = None
     if latest is not None and version > latest[0]:
         previous_name = _name(month, latest[0], ".csv")

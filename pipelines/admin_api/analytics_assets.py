@@ -1,0 +1,99 @@
+"""Dagster side of the optional Analytics API source: the daily ``analytics_cost_daily`` asset, its check, job
+and schedule. Off (the default, ``analytics_api.enabled: false``) the schedule skips with the reason and a
+launched run fetches nothing and says so in its metadata; nothing else in the pipeline changes."""
+
+from datetime import UTC, timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    MetadataValue,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    schedule,
+)
+
+from pipelines.admin_api.analytics import fetch_analytics_cost
+from pipelines.admin_api.assets import _range_asset, _request_metadata, daily_partitions, range_tags
+from pipelines.admin_api.client import AdminApiClient
+from pipelines.admin_api.config import AnalyticsApiConfig
+from pipelines.ledger_config import LedgerConfig
+from pipelines.metadata import markdown_table
+from pipelines.storage.clickhouse import ClickHouseResource
+
+OFF = "analytics_api.enabled is false in LEDGER_CONFIG: the Analytics API source is off, nothing was fetched"
+NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Analytics API collector is idle"
+CHECK = "groups_add_up_to_the_total"
+
+
+@_range_asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    partitions_def=daily_partitions,
+    check_specs=[AssetCheckSpec(CHECK, asset="analytics_cost_daily",
+                                description="Each day's group rows plus its 'other' row equal its total row.")],
+    description="Optional (LEDGER_CONFIG analytics_api.enabled): the Usage and Cost Analytics API (beta) cost report "
+    "per day, list_amount and amount (net of discounts) per total / group / other row (overlapping: a day's cost is "
+    "its total row), with the fetch's data_refreshed_at watermark. Off: fetches nothing. docs/analytics_api.md.",
+)
+def analytics_cost_daily(context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient,
+                         ledger_config: LedgerConfig) -> MaterializeResult:
+    settings = ledger_config.section(AnalyticsApiConfig).analytics_api
+    if not settings.enabled:
+        context.log.info(OFF)
+        return MaterializeResult(metadata={"analytics_api": "off", "reason": OFF, "rows": 0},
+                                 check_results=[AssetCheckResult(check_name=CHECK, passed=True,
+                                                                 metadata={"analytics_api": "off"})])
+    window = context.partition_time_window
+    fetch = fetch_analytics_cost(admin_api, clickhouse, window.start, window.end, settings.group_by, context.log)
+    context.log.info("analytics_cost_daily %s .. %s: %d days, %d rows, list %s USD, net %s USD, refreshed %s",
+                     fetch.start, fetch.end, fetch.days, fetch.rows, fetch.list_usd, fetch.net_usd,
+                     fetch.data_refreshed_at)
+    return MaterializeResult(
+        metadata={
+            "analytics_api": "on",
+            "range": f"{fetch.start} .. {fetch.end} (exclusive)",
+            "days": fetch.days,
+            "rows": fetch.rows,
+            "days_beyond_top_groups": fetch.capped_days,
+            **_request_metadata(fetch.stats),
+            "list_cost_usd": str(fetch.list_usd.normalize()),  # exact, as text: money is never a float
+            "net_cost_usd": str(fetch.net_usd.normalize()),
+            "discount_usd": str((fetch.list_usd - fetch.net_usd).normalize()),
+            "data_refreshed_at": fetch.data_refreshed_at.isoformat(),
+            "by_day": MetadataValue.md(markdown_table(
+                ["day", "list USD", "net USD", "discount USD"],
+                [(day, f"{lst:,.2f}", f"{net:,.2f}", f"{lst - net:,.2f}") for day, lst, net in fetch.by_day])),
+            "extracted_at": fetch.extracted_at.isoformat(),
+        },
+        check_results=[AssetCheckResult(
+            check_name=CHECK, passed=not fetch.inconsistent_days, severity=AssetCheckSeverity.WARN,
+            metadata={"days": ", ".join(str(d) for d in fetch.inconsistent_days) or "none"})],
+    )
+
+
+collect_analytics_cost = define_asset_job(
+    "collect_analytics_cost", selection=[analytics_cost_daily],
+    description="Analytics API daily cost of a range of days (optional source, analytics_api.enabled).")
+
+
+@schedule(job=collect_analytics_cost, cron_schedule="50 2 * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
+def analytics_cost_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiClient,
+                            ledger_config: LedgerConfig):
+    """Daily at 02:50: the last analytics_api.refetch_days whole days (final only after ~30 days), in one run."""
+    settings = ledger_config.section(AnalyticsApiConfig).analytics_api
+    if not settings.enabled:
+        return SkipReason(OFF)
+    if not admin_api.configured:
+        return SkipReason(NO_KEY)
+    today = context.scheduled_execution_time.astimezone(UTC).date()
+    last, first = today - timedelta(days=1), today - timedelta(days=settings.refetch_days)
+    return RunRequest(run_key=f"analytics-cost-{last.isoformat()}",
+                      tags=range_tags(first.isoformat(), last.isoformat()))
