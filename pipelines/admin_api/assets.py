@@ -158,7 +158,7 @@ def admin_rate_limits(
 ) -> MaterializeResult:
     fetch = collect_rate_limits(admin_api, clickhouse, log=context.log)
     shown = [limit for limit in fetch.limits if limit.scope == ORGANIZATION] + fetch.overrides
-    context.log.info("admin_rate_limits: %d limits of the organisation and %d workspaces, %d overrides",
+    context.log.info("admin_rate_limits: %d limits of the organisation and %d workspaces, %d of them overrides",
                      len(fetch.limits), fetch.workspaces, len(fetch.overrides))
     return MaterializeResult(metadata={
         "workspaces": fetch.workspaces,

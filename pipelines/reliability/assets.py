@@ -19,8 +19,10 @@ from pipelines.reliability.health import (
     UNTIL_THE_END,
     HealthLines,
     HealthRow,
+    LimitUsage,
     breaches_between,
     health_between,
+    limit_usage_between,
     refresh_rate_limit_health,
 )
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -58,14 +60,25 @@ def health_table(rows: list[HealthRow]) -> str:
     )
 
 
+def limit_usage_table(rows: list[LimitUsage]) -> str:
+    return markdown_table(
+        ["hour (UTC)", "workspace / api key", "model group", "limiter", "limit", "peak per minute", "share"],
+        [(f"{u.hour:%Y-%m-%d %H:00}", u.label, u.group_name or u.group_id, u.limit_type,
+          f"{u.limit_value:,}{' (inherited)' if u.inherited else ''}",
+          f"{u.peak_per_minute:,} at {u.peak_minute:%H:%M}", _share(u.share)) for u in rows],
+    )
+
+
 @asset(
     group_name="reliability",
     kinds={"clickhouse"},
-    deps=[AssetKey("usage_events")],
+    deps=[AssetKey("usage_events"), AssetKey("admin_rate_limits")],
     description="Rate-limit health per hour, model and API key from usage events (table rate_limit_health_hourly): "
     "429 rate, least request / token headroom seen in the anthropic-ratelimit-* headers (remaining / limit), "
-    "p50/p90/p99 latency of successful calls and the error-type mix. Recomputes the last lookback_hours "
-    "(default 48) up to the latest event. Breaches (429 rate or headroom past a configurable line): "
+    "p50/p90/p99 latency of successful calls and the error-type mix; and usage against the configured limits "
+    "(table configured_limit_usage_hourly): per hour, workspace and API key and model group, the busiest minute's "
+    "requests, input and output tokens against the workspace's limit from admin_rate_limits. Recomputes the last "
+    "lookback_hours (default 48) up to the latest event. Breaches (429 rate or headroom past a configurable line): "
     "pipelines.reliability.health.current_breaches (docs/emitter.md).",
 )
 def rate_limit_health(
@@ -89,4 +102,7 @@ def rate_limit_health(
         "rate_limited_share": _share(refresh.rate_limited / refresh.requests if refresh.requests else None),
         "breaches_in_window": len(breaches),
         "worst_cells": MetadataValue.md(health_table(worst)),
+        "configured_limit_cells": refresh.limit_cells,
+        "configured_limit_headroom": MetadataValue.md(limit_usage_table(
+            limit_usage_between(clickhouse, refresh.window_start, UNTIL_THE_END, limit=TOP))),
     })
