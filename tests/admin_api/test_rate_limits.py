@@ -62,9 +62,9 @@ def test_the_organisation_endpoint_lists_one_entry_per_model_group_with_its_mode
     assert haiku["group"] == {"type": "model_group", "id": HAIKU_GROUP, "display_name": "Claude Haiku 4.x"}
     assert haiku["group_type"] == "model_group"
     assert haiku["models"] == ["claude-haiku-4-5", "claude-haiku-4-5-20251001"]
-    assert haiku["limits"] == [{"type": "requests_per_minute", "value": 2000},
-                               {"type": "input_tokens_per_minute", "value": 1000000},
-                               {"type": "output_tokens_per_minute", "value": 200000}]
+    assert haiku["limits"] == [{"type": "requests_per_minute", "value": 4000},
+                               {"type": "input_tokens_per_minute", "value": 4000000},
+                               {"type": "output_tokens_per_minute", "value": 800000}]
 
 
 def test_a_limit_pages_the_entries_and_next_page_fetches_the_rest(simulator):
@@ -87,12 +87,12 @@ def test_a_workspace_lists_only_its_overrides_unless_inherited_values_are_asked_
     [own] = get(simulator, workspace_path(SEARCH)).json()["data"]
     assert own["type"] == "workspace_rate_limit"
     assert own["limits"] == [
-        {"type": "requests_per_minute", "value": 4, "org_limit": 2000, "source": {"type": "workspace"}},
-        {"type": "input_tokens_per_minute", "value": 30000, "org_limit": 1000000, "source": {"type": "workspace"}},
+        {"type": "requests_per_minute", "value": 6, "org_limit": 4000, "source": {"type": "workspace"}},
+        {"type": "input_tokens_per_minute", "value": 30000, "org_limit": 4000000, "source": {"type": "workspace"}},
     ]
     everything = get(simulator, workspace_path(SEARCH), include_inherited="true").json()["data"]
     assert len(everything) == 4
-    assert everything[0]["limits"][2] == {"type": "output_tokens_per_minute", "value": 200000, "org_limit": 200000,
+    assert everything[0]["limits"][2] == {"type": "output_tokens_per_minute", "value": 800000, "org_limit": 800000,
                                           "source": {"type": "organization"}}
     assert get(simulator, workspace_path(SUPPORT)).json() == {"data": [], "next_page": None}
 
@@ -125,19 +125,19 @@ def test_the_asset_stores_the_organisation_and_every_workspace_with_inherited_va
     # 4 groups x 3 limiter types for the organisation and for each of the 3 workspaces with an id
     assert ch.query_rows("SELECT scope, count() FROM admin_rate_limits FINAL GROUP BY scope ORDER BY scope") == [
         ("organization", 12), (RESEARCH, 12), (SEARCH, 12), (SUPPORT, 12)]
-    assert stored(ch, "organization") == [("input_tokens_per_minute", 1_000_000, 1_000_000, False),
-                                          ("output_tokens_per_minute", 200_000, 200_000, False),
-                                          ("requests_per_minute", 2_000, 2_000, False)]
-    assert stored(ch, SEARCH) == [("input_tokens_per_minute", 30_000, 1_000_000, False),
-                                  ("output_tokens_per_minute", 200_000, 200_000, True),
-                                  ("requests_per_minute", 4, 2_000, False)]
+    assert stored(ch, "organization") == [("input_tokens_per_minute", 4_000_000, 4_000_000, False),
+                                          ("output_tokens_per_minute", 800_000, 800_000, False),
+                                          ("requests_per_minute", 4_000, 4_000, False)]
+    assert stored(ch, SEARCH) == [("input_tokens_per_minute", 30_000, 4_000_000, False),
+                                  ("output_tokens_per_minute", 800_000, 800_000, True),
+                                  ("requests_per_minute", 6, 4_000, False)]
     assert ch.query_rows("SELECT models FROM admin_rate_limits FINAL WHERE scope = 'organization' "
                          "AND group_id = 'rlg_01OpusFour' LIMIT 1") == [
         (["claude-opus-4-8", "claude-opus-4-6", "claude-opus-4-1", "claude-opus-4-1-20250805"],)]
     metadata = result.asset_materializations_for_node("admin_rate_limits")[0].metadata
     assert (metadata["workspaces"].value, metadata["limits"].value, metadata["workspace_overrides"].value) == (3, 48, 3)
     assert (metadata["requests"].value, metadata["pages"].value) == (4, 4)  # the organisation + 3 workspaces
-    assert f"| {SEARCH} | Claude Haiku 4.x | requests_per_minute | 4 |" in metadata["configured_limits"].value
+    assert f"| {SEARCH} | Claude Haiku 4.x | requests_per_minute | 6 |" in metadata["configured_limits"].value
 
 
 def test_pages_are_followed_until_next_page_is_null(simulator, ch):
@@ -167,9 +167,9 @@ def test_a_removed_override_becomes_the_inherited_value_and_no_stale_row_is_left
     collect(ch)
     del simulator.state.workspace_rate_limits[SEARCH]
     collect(ch)
-    assert stored(ch, SEARCH) == [("input_tokens_per_minute", 1_000_000, 1_000_000, True),
-                                  ("output_tokens_per_minute", 200_000, 200_000, True),
-                                  ("requests_per_minute", 2_000, 2_000, True)]
+    assert stored(ch, SEARCH) == [("input_tokens_per_minute", 4_000_000, 4_000_000, True),
+                                  ("output_tokens_per_minute", 800_000, 800_000, True),
+                                  ("requests_per_minute", 4_000, 4_000, True)]
     assert ch.query_rows("SELECT count() FROM admin_rate_limits") == [(48,)]  # physically, not only after FINAL
 
 
