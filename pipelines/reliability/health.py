@@ -142,6 +142,12 @@ def limit_usage_between(ch: ClickHouseResource, start: datetime, end: datetime, 
     return [LimitUsage(_utc(r[0]), *r[1:10], _utc(r[10]), r[11]) for r in rows]
 
 
+def models_without_limit_group(ch: ClickHouseResource, start: datetime) -> list[tuple[str, int]]:
+    """(model, calls) of the usage events from ``start`` on whose model no configured model group lists."""
+    return [(model, calls) for model, calls in ch.query_rows(sql("configured_limit_unmapped_models"),
+                                                             {"from": _utc(start)})]
+
+
 def current_limit_breaches(ch: ClickHouseResource, now: datetime, line: float, recent_hours: int = 2
                            ) -> list[LimitUsage]:
     """Cells of the hour of ``now`` and the ``recent_hours - 1`` before it whose busiest minute used more than

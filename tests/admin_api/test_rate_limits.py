@@ -157,6 +157,14 @@ def test_a_429_with_retry_after_and_5xx_answers_are_retried(simulator, ch):
     assert metadata["retry_reasons"].value == "HTTP 429: 1, HTTP 503: 1, HTTP 529: 1"
 
 
+def test_a_torn_body_and_a_dropped_connection_are_retried(simulator, ch):
+    collect(ch, (admin_workspaces,))
+    simulator.inject("malformed", "drop")
+    result = collect(ch, (admin_rate_limits,))
+    assert result.success
+    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(48,)]
+
+
 def test_an_override_the_organisation_has_no_limit_for_is_stored_with_a_null_org_limit(simulator, ch):
     simulator.state.workspace_rate_limits[SUPPORT] = {HAIKU_GROUP: (("tokens_per_day", 5_000_000),)}
     collect(ch)
@@ -180,6 +188,14 @@ def test_a_null_value_is_an_error_naming_the_endpoint_entry_and_field():
         limit_rows([entry], "organization", RATE_LIMITS_PATH)
     assert str(failure.value) == (
         "Admin API GET /v1/organizations/rate_limits: data[0].limits[0]: value is missing or null")
+
+
+def test_a_group_without_models_or_display_name_is_stored_with_empty_ones():
+    entry = {"group": {"type": "web_search", "id": "rlg_web", "display_name": None}, "models": None,
+             "limits": [{"type": "tool_uses_per_second", "value": 30, "org_limit": None,
+                         "source": {"type": "workspace"}}]}
+    assert limit_rows([entry], "wrkspc_1", "/v1/organizations/workspaces/wrkspc_1/rate_limits") == [
+        ["wrkspc_1", "rlg_web", "web_search", "", [], "tool_uses_per_second", 30, None, False]]
 
 
 def test_an_unknown_workspace_fails_the_asset_without_retrying(simulator, ch):

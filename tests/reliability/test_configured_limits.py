@@ -129,6 +129,11 @@ def test_the_asset_depends_on_the_configured_limits_and_shows_the_headroom(ch):
     result = materialize([rate_limit_health], resources={"clickhouse": ch}, instance=DagsterInstance.ephemeral())
     metadata = result.asset_materializations_for_node("rate_limit_health")[0].metadata
     assert metadata["configured_limit_cells"].value == 15
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "models_have_a_rate_limit_group"
+    assert not check.passed  # e7's Sonnet is in no configured model group
+    assert (check.metadata["models_without_group"].value, check.metadata["calls_without_group"].value) == (1, 1)
+    assert f"| {SONNET} | 1 |" in check.metadata["models"].value
     table = metadata["configured_limit_headroom"].value.splitlines()
     assert table[2:4] == [
         "| 2026-10-05 10:00 | (default) / apikey_3 | Claude Haiku 4.x | input_tokens_per_minute | 1,000 (inherited) | "
