@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipelines.admin_api.client import RATE_LIMITS_PATH, AdminApiClient, AdminApiError, Log, RequestStats
+from pipelines.admin_api.client import (
+    RATE_LIMITS_PATH,
+    WORKSPACE_RATE_LIMITS_PATH,
+    AdminApiClient,
+    AdminApiError,
+    Log,
+    RequestStats,
+)
 from pipelines.admin_api.collect import fetch_time
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
@@ -53,7 +60,9 @@ class RateLimitsFetch:
         return [limit for limit in self.limits if limit.scope != ORGANIZATION and not limit.inherited]
 
 
-def _field(entry: dict, name: str, where: str) -> Any:
+def _field(entry: Any, name: str, where: str) -> Any:
+    if not isinstance(entry, dict):
+        raise AdminApiError(f"Admin API GET {where}: expected an object, got {entry!r}"[:300])
     value = entry.get(name)
     if value is None:
         raise AdminApiError(f"Admin API GET {where}: {name} is missing or null")
@@ -97,7 +106,7 @@ def collect_rate_limits(api: AdminApiClient, ch: ClickHouseResource, log: Log | 
         rows = limit_rows(list(session.rate_limits()), ORGANIZATION, RATE_LIMITS_PATH)
         for workspace_id in workspaces:
             rows += limit_rows(list(session.workspace_rate_limits(workspace_id)), workspace_id,
-                               f"/v1/organizations/workspaces/{workspace_id}/rate_limits")
+                               WORKSPACE_RATE_LIMITS_PATH.format(workspace_id=workspace_id))
     with ch.connect() as client:
         if rows:
             client.insert("admin_rate_limits", [[*row, fetched_at] for row in rows], column_names=COLUMNS)
