@@ -226,3 +226,41 @@ def hours(start: datetime, end: datetime) -> list[datetime]:
     first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     count = int((end - first).total_seconds() // 3600)
     return [first + timedelta(hours=i) for i in range(max(count, 0))]
+
+
+@dataclass(frozen=True)
+class RateLimitGroup:
+    """One model group of the Rate Limits API (a family of models, with every model id and alias it covers) and
+    the organisation's configured limits of it, (limiter type, value) pairs."""
+
+    id: str
+    display_name: str
+    models: tuple[str, ...]
+    limits: tuple[tuple[str, int], ...]
+
+
+def _minute_limits(requests: int, input_tokens: int, output_tokens: int) -> tuple[tuple[str, int], ...]:
+    return (("requests_per_minute", requests), ("input_tokens_per_minute", input_tokens),
+            ("output_tokens_per_minute", output_tokens))
+
+
+# The organisation's configured limits per model group, and below them the workspace overrides: Search caps its
+# Haiku traffic well under the organisation's limit (close to it in busy minutes), Research its Opus output.
+RATE_LIMIT_GROUPS = (
+    RateLimitGroup("rlg_01HaikuFour", "Claude Haiku 4.x",
+                   ("claude-haiku-4-5", "claude-haiku-4-5-20251001"), _minute_limits(4_000, 4_000_000, 800_000)),
+    RateLimitGroup("rlg_01SonnetFour", "Claude Sonnet 4.x",
+                   ("claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
+                   _minute_limits(4_000, 2_000_000, 400_000)),
+    RateLimitGroup("rlg_01OpusFour", "Claude Opus 4.x",
+                   ("claude-opus-4-8", "claude-opus-4-6", "claude-opus-4-1", "claude-opus-4-1-20250805"),
+                   _minute_limits(4_000, 2_000_000, 400_000)),
+    RateLimitGroup("rlg_01FiveFamily", "Claude 5.x",
+                   ("claude-sonnet-5", "claude-haiku-5-5", "claude-fable-5-2"),
+                   _minute_limits(2_000, 2_000_000, 400_000)),
+)
+
+WORKSPACE_RATE_LIMITS: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {
+    "wrkspc_01SearchProd": {"rlg_01HaikuFour": (("requests_per_minute", 6), ("input_tokens_per_minute", 30_000))},
+    "wrkspc_01ResearchLab": {"rlg_01OpusFour": (("output_tokens_per_minute", 8_000),)},
+}

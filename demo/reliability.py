@@ -1,4 +1,5 @@
-"""The rate-limit health step of ``make demo``: refresh it and print the breaches of the default lines."""
+"""The rate-limit health step of ``make demo``: refresh it, print the breaches of the default lines and a small
+table of how close each workspace and model group came to its configured rate limit (Rate Limits API)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from dagster import DagsterInstance
 
 from demo.dagster_logs import LOG_LEVEL
 from pipelines.definitions import defs
+from pipelines.metadata import markdown_table
 from pipelines.reliability.health import UNTIL_THE_END, HealthLines, breaches_between
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.sql_files import Queries
+
+sql = Queries(__file__)
 
 SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
+HEADROOM_ROWS = 4  # with the header and its rule: six lines
+LIMITERS = {"requests_per_minute": "requests", "input_tokens_per_minute": "input tokens",
+            "output_tokens_per_minute": "output tokens"}
 
 
 def run_rate_limit_health_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
@@ -28,3 +36,9 @@ def run_rate_limit_health_demo(instance: DagsterInstance, ch: ClickHouseResource
           f"({meta['rate_limited_share']}); {len(breaches)} hours breach the default lines (more than "
           f"{lines.max_rate_limited_share:.0%} 429s in an hour of at least {lines.min_requests} calls, or headroom "
           f"below {lines.min_headroom:.0%}); quieter hours are not counted")
+    rows = ch.query_rows(sql("configured_limit_headroom"), {"rows": HEADROOM_ROWS})
+    if rows:
+        print(markdown_table(
+            ["workspace / model group", "configured limit per minute", "peak per minute", "share"],
+            [(f"{workspace} / {group}", f"{limit:,} {LIMITERS.get(limiter, limiter)}", f"{peak:,}", f"{share:.1%}")
+             for workspace, group, limiter, limit, peak, share in rows]))

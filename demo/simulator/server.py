@@ -1,7 +1,8 @@
 """A local Anthropic Admin API for the demo and the tests: a real HTTP server on 127.0.0.1.
 
-It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys`` and the Analytics API's
-``analytics/usage_report`` and ``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
+It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys``, the configured
+``rate_limits`` of the organisation and of each workspace (``demo/simulator/rate_limits.py``) and the Analytics
+API's ``analytics/usage_report`` and ``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
 organisation (``demo/organisation.py``): every call of every feature, including the traffic
 that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
 validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
@@ -24,6 +25,7 @@ import argparse
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -37,8 +39,24 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from demo.organisation import API_KEYS, WORKSPACES, ApiKey, Call, Workspace, calls_in_hour
+from demo.organisation import (
+    API_KEYS,
+    RATE_LIMIT_GROUPS,
+    WORKSPACE_RATE_LIMITS,
+    WORKSPACES,
+    ApiKey,
+    Call,
+    RateLimitGroup,
+    Workspace,
+    calls_in_hour,
+)
 from demo.simulator import analytics
+from demo.simulator.rate_limits import (
+    PAGE_LIMITS,
+    RateLimitQueryError,
+    organization_rate_limits,
+    workspace_rate_limits,
+)
 from demo.simulator.reports import (
     COST_DIMENSIONS,
     USAGE_DIMENSIONS,
@@ -87,6 +105,9 @@ class SimulatorState:
     calls_in_hour: Callable[[datetime], Sequence[Call]] = calls_in_hour
     workspaces: Sequence[Workspace] = WORKSPACES
     api_keys: Sequence[ApiKey] = API_KEYS
+    rate_limit_groups: Sequence[RateLimitGroup] = RATE_LIMIT_GROUPS
+    workspace_rate_limits: dict[str, dict[str, tuple[tuple[str, int], ...]]] = field(
+        default_factory=lambda: dict(WORKSPACE_RATE_LIMITS))
     late_data: bool = False
     retry_after_s: int = 1
     slow_s: float = 2.0
@@ -318,6 +339,25 @@ class AdminApi:
                    and (not workspace or o["workspace_id"] == workspace)]
         return _list_page(objects, query)
 
+    def rate_limits(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        return organization_rate_limits(self.state.rate_limit_groups, _one(query, "group_type"), _one(query, "model"),
+                                        _page_size(query), _one(query, "page"))
+
+    def workspace_rate_limits(self, workspace_id: str, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        if workspace_id not in {w.id for w in self.state.workspaces if w.id is not None}:
+            raise ApiError(404, f"workspace {workspace_id!r} not found")
+        inherited = _one(query, "include_inherited") or "false"
+        if inherited not in ("true", "false"):
+            raise ApiError(400, f"include_inherited: Input should be a valid boolean, got {inherited!r}")
+        return workspace_rate_limits(self.state.rate_limit_groups, self.state.workspace_rate_limits, workspace_id,
+                                     _one(query, "group_type"), inherited == "true", _page_size(query),
+                                     _one(query, "page"))
+
+
+def _page_size(query: dict[str, list[str]]) -> int | None:
+    """The Rate Limits API's ``limit``: omitted means every entry in one page."""
+    return None if _one(query, "limit") is None else _int(query, "limit", 0, *PAGE_LIMITS)
+
 
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -354,8 +394,19 @@ ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dic
     "/v1/organizations/api_keys": AdminApi.api_keys,
     analytics.ANALYTICS_COST_PATH: AdminApi.analytics_cost_report,
     analytics.ANALYTICS_USAGE_PATH: AdminApi.analytics_usage_report,
+    "/v1/organizations/rate_limits": AdminApi.rate_limits,
 }
+WORKSPACE_RATE_LIMITS_PATH = re.compile(r"/v1/organizations/workspaces/([^/]+)/rate_limits")
 _request_ids = count(1)
+
+
+def _path_route(path: str) -> Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dict] | None:
+    """The routes with an id in their path: a workspace's rate limits."""
+    match = WORKSPACE_RATE_LIMITS_PATH.fullmatch(path)
+    if match is None:
+        return None
+    workspace_id = match.group(1)
+    return lambda api, query, headers: api.workspace_rate_limits(workspace_id, query, headers)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -371,7 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         try:
-            route = ROUTES.get(parts.path)
+            route = ROUTES.get(parts.path) or _path_route(parts.path)
             if route is None:
                 raise ApiError(404, f"Not found: {parts.path}")
             headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "x-api-key"}
@@ -398,6 +449,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, route(self.server.api, query, headers), {})
         except ApiError as exc:
             self._send_json(exc.status, _error_body(exc.status, exc.message), exc.headers)
+        except RateLimitQueryError as exc:
+            self._send_json(exc.status, _error_body(exc.status, exc.message), {})
         except Exception as exc:  # a simulator bug answers like the real API's 500, with the reason
             self._send_json(500, _error_body(500, f"simulator error: {type(exc).__name__}: {exc}"), {})
 

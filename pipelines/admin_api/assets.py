@@ -11,6 +11,7 @@ from datetime import datetime
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     BackfillPolicy,
     BetaWarning,
     DailyPartitionsDefinition,
@@ -28,6 +29,7 @@ from pipelines.admin_api.collect import (
     collect_usage,
     collect_workspaces,
 )
+from pipelines.admin_api.rate_limits import ORGANIZATION, collect_rate_limits
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.partitions import partitions_start
@@ -140,6 +142,34 @@ def admin_api_keys(
 ) -> MaterializeResult:
     found, stats = collect_api_keys(admin_api, clickhouse, log=context.log)
     return MaterializeResult(metadata={"api_keys": found, **_request_metadata(stats)})
+
+
+@asset(
+    group_name="admin_api",
+    kinds={"clickhouse"},
+    deps=[AssetKey("admin_workspaces")],
+    description="Configured rate limits from the Rate Limits API (table admin_rate_limits): the organisation's "
+    "limits per rate-limit group (model groups list their models) and limiter type (requests, input and output "
+    "tokens per minute, …), and each active workspace's, its overrides and what it inherits (include_inherited). "
+    "One request for the organisation plus one per workspace; each fetch replaces the table (docs/monitoring.md).",
+)
+def admin_rate_limits(
+    context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
+) -> MaterializeResult:
+    fetch = collect_rate_limits(admin_api, clickhouse, log=context.log)
+    shown = [limit for limit in fetch.limits if limit.scope == ORGANIZATION] + fetch.overrides
+    context.log.info("admin_rate_limits: %d limits of the organisation and %d workspaces, %d of them overrides",
+                     len(fetch.limits), fetch.workspaces, len(fetch.overrides))
+    return MaterializeResult(metadata={
+        "workspaces": fetch.workspaces,
+        "limits": len(fetch.limits),
+        "workspace_overrides": len(fetch.overrides),
+        **_request_metadata(fetch.stats),
+        "configured_limits": MetadataValue.md(markdown_table(
+            ["scope", "group", "limiter", "value"],
+            [(limit.scope, limit.group, limit.limit_type, f"{limit.value:,}") for limit in shown])),
+        "fetched_at": fetch.fetched_at.isoformat(),
+    })
 
 
 def hour_partition_key(moment: datetime) -> str:

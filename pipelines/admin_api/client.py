@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 from dagster import ConfigurableResource, get_dagster_logger
@@ -33,6 +34,10 @@ USAGE_REPORT_PATH = "/v1/organizations/usage_report/messages"
 COST_REPORT_PATH = "/v1/organizations/cost_report"
 WORKSPACES_PATH = "/v1/organizations/workspaces"
 API_KEYS_PATH = "/v1/organizations/api_keys"
+# The Rate Limits API (https://platform.claude.com/docs/en/manage-claude/rate-limits-api): configured limits of
+# the organisation and of one workspace, paginated by ``next_page`` alone (no has_more).
+RATE_LIMITS_PATH = "/v1/organizations/rate_limits"
+WORKSPACE_RATE_LIMITS_PATH = "/v1/organizations/workspaces/{workspace_id}/rate_limits"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 MAX_BUCKETS_PER_PAGE = {"1m": 1440, "1h": 168, "1d": 31}
 ERROR_TEXT_LIMIT = 300
@@ -80,7 +85,8 @@ class AdminApiClient(ConfigurableResource):
     max_retry_time_s: float = Field(default=600.0, description="Give a request up once retrying would pass this.")
     backoff_base_s: float = Field(default=1.0, description="First backoff; doubles per retry, with jitter.")
     backoff_max_s: float = Field(default=60.0, description="Longest single backoff (retry-after may ask longer).")
-    list_page_size: int = Field(default=100, ge=1, le=1000, description="limit of workspace / API key list pages.")
+    list_page_size: int = Field(default=100, ge=1, le=1000,
+                                description="limit of workspace, API key and rate-limit list pages.")
 
     @classmethod
     def from_env(cls, **settings: Any) -> AdminApiClient:
@@ -110,7 +116,7 @@ class AdminApiClient(ConfigurableResource):
 
 
 class AdminApiSession:
-    """Paginated reads of the four endpoints the collector uses; ``stats`` counts requests, pages, retries."""
+    """Paginated reads of the endpoints the collector uses; ``stats`` counts requests, pages, retries."""
 
     def __init__(self, http: httpx.Client, config: AdminApiClient, key: str, log: Log) -> None:
         self._http = http
@@ -140,6 +146,15 @@ class AdminApiSession:
 
     def api_keys(self) -> Iterator[dict]:
         return self._list(API_KEYS_PATH, {})
+
+    def rate_limits(self) -> Iterator[dict]:
+        """The organisation's configured rate limits, one entry per rate-limit group."""
+        return self._cursor(RATE_LIMITS_PATH, {})
+
+    def workspace_rate_limits(self, workspace_id: str) -> Iterator[dict]:
+        """A workspace's rate limits, its overrides and (``include_inherited``) what it inherits."""
+        path = WORKSPACE_RATE_LIMITS_PATH.format(workspace_id=quote(workspace_id, safe=""))
+        return self._cursor(path, {"include_inherited": "true"})
 
     def _report(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
         for body in self.report_pages(path, params):
@@ -173,6 +188,24 @@ class AdminApiSession:
             if not body.get("last_id") or body["last_id"] == after:
                 raise AdminApiError(f"Admin API GET {path}: has_more without a new last_id; stopped paginating")
             after = body["last_id"]
+
+    def _cursor(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+        """Cursor pagination without ``has_more``: ``page`` = the previous answer's ``next_page`` until it is null."""
+        page: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = {**params, "limit": self._config.list_page_size}
+            body = self._get(path, {**query, "page": page} if page else query)
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise AdminApiError(f"Admin API GET {path}: the answer is not a page (no data[])")
+            self.stats.pages += 1
+            yield from body["data"]
+            page = body.get("next_page")
+            if not page:
+                return
+            if page in seen:
+                raise AdminApiError(f"Admin API GET {path}: next_page repeats; stopped paginating")
+            seen.add(page)
 
     def _page(self, path: str, params: dict[str, Any]) -> dict:
         body = self._get(path, params)

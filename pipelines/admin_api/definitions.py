@@ -30,6 +30,7 @@ from pipelines.admin_api.assets import (
     USAGE_LATE_HOURS,
     admin_api_keys,
     admin_cost_daily,
+    admin_rate_limits,
     admin_usage_hourly,
     admin_workspaces,
     hour_partition_key,
@@ -45,8 +46,9 @@ collect_admin_usage = define_asset_job("collect_admin_usage", selection=[admin_u
                                        description="Admin API hourly usage of a range of hours.")
 collect_admin_cost = define_asset_job("collect_admin_cost", selection=[admin_cost_daily],
                                       description="Admin API daily cost of a range of days.")
-collect_admin_dimensions = define_asset_job("collect_admin_dimensions", selection=[admin_workspaces, admin_api_keys],
-                                            description="Admin API workspaces and API keys.")
+collect_admin_dimensions = define_asset_job(
+    "collect_admin_dimensions", selection=[admin_workspaces, admin_api_keys, admin_rate_limits],
+    description="Admin API workspaces, API keys and the configured rate limits (after the workspaces).")
 
 
 @schedule(job=collect_admin_usage, cron_schedule="7 * * * *", execution_timezone="UTC",
@@ -91,7 +93,7 @@ def admin_cost_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiC
 @schedule(job=collect_admin_dimensions, cron_schedule="10 2 * * *", execution_timezone="UTC",
           default_status=DefaultScheduleStatus.RUNNING)
 def admin_dimensions_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiClient):
-    """Daily at 02:10: workspaces and API keys (names for the reports)."""
+    """Daily at 02:10: workspaces and API keys (names for the reports), then the configured rate limits."""
     if not admin_api.configured:
         return SkipReason(NO_KEY)
     scheduled: datetime = context.scheduled_execution_time
@@ -99,7 +101,8 @@ def admin_dimensions_schedule(context: ScheduleEvaluationContext, admin_api: Adm
 
 
 defs = Definitions(
-    assets=[admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys, analytics_cost_daily],
+    assets=[admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys, admin_rate_limits,
+            analytics_cost_daily],
     jobs=[collect_admin_usage, collect_admin_cost, collect_admin_dimensions, collect_analytics_cost],
     schedules=[admin_usage_schedule, admin_restatement_schedule, admin_cost_schedule, admin_dimensions_schedule,
                analytics_cost_schedule],

@@ -1,5 +1,7 @@
-"""Rate-limit health per hour, model and API key (ClickHouse SQL in ``sql/rate_limit_health_*.sql``), and the
-breaches of configurable lines that an alert sensor turns into messages.
+"""Rate-limit health per hour, model and API key (ClickHouse SQL in ``sql/rate_limit_health_*.sql``), usage against
+the configured rate limits per hour, workspace / API key and model group (``sql/configured_limit_usage_*.sql``,
+limits from the ``admin_rate_limits`` dimension), and the breaches of configurable lines that an alert sensor
+turns into messages.
 
 ``current_breaches`` is what a Slack sensor (sharing the budget alerts' delivery) calls on each tick: it
 reads the pre-aggregated ``rate_limit_health_hourly`` only, so its cost does not grow with raw events.
@@ -66,11 +68,43 @@ class Breach:
 
 
 @dataclass(frozen=True)
+class LimitUsage:
+    """The busiest minute of an hour of a workspace (``subject`` 'workspace', api_key_id '') or an API key
+    (``subject`` 'api_key') in one model group, against the workspace's configured limit of one limiter type."""
+
+    hour: datetime
+    subject: str
+    workspace_id: str
+    api_key_id: str
+    group_id: str
+    group_name: str
+    limit_type: str
+    limit_value: int
+    inherited: bool
+    peak_per_minute: int
+    peak_minute: datetime
+    share: float
+
+    @property
+    def label(self) -> str:
+        """``workspace`` or ``workspace / api key``; '' shown as (default) and (console)."""
+        workspace = self.workspace_id or "(default)"
+        return workspace if self.subject == "workspace" else f"{workspace} / {self.api_key_id or '(console)'}"
+
+    @property
+    def key(self) -> str:
+        """Names the breach of this cell once (per hour, subject, model group and limiter type)."""
+        return (f"configured_limit|{self.hour:%Y-%m-%dT%H}|{self.subject}|{self.workspace_id}|{self.api_key_id}|"
+                f"{self.group_id}|{self.limit_type}")
+
+
+@dataclass(frozen=True)
 class Refresh:
     window_start: datetime | None
     cells: int
     requests: int
     rate_limited: int
+    limit_cells: int = 0  # rows of usage against a configured limit
 
 
 def _utc(moment: datetime) -> datetime:
@@ -83,17 +117,44 @@ def refresh_rate_limit_health(ch: ClickHouseResource, lookback_hours: int, now: 
     if not rows:
         return Refresh(None, 0, 0, 0)
     start = _utc(rows[0][0])
+    parameters = {"from": start, "computed_at": now or datetime.now(UTC)}
     with ch.connect() as client:
-        client.command(sql("rate_limit_health_from_events"),
-                       parameters={"from": start, "computed_at": now or datetime.now(UTC)})
+        client.command(sql("rate_limit_health_from_events"), parameters=parameters)
+        client.command(sql("configured_limit_usage_from_events"), parameters=parameters)
     cells = health_between(ch, start, UNTIL_THE_END, limit=1_000_000)
-    return Refresh(start, len(cells), sum(c.requests for c in cells), sum(c.rate_limited for c in cells))
+    limit_cells = limit_usage_between(ch, start, UNTIL_THE_END, limit=1_000_000)
+    return Refresh(start, len(cells), sum(c.requests for c in cells), sum(c.rate_limited for c in cells),
+                   len(limit_cells))
 
 
 def health_between(ch: ClickHouseResource, start: datetime, end: datetime, limit: int = 10) -> list[HealthRow]:
     """Cells of the hours in [start, end), worst first (highest 429 share, then least headroom)."""
     rows = ch.query_rows(sql("rate_limit_health_between"), {"from": _utc(start), "to": _utc(end), "limit": limit})
     return [HealthRow(_utc(r[0]), *r[1:11], dict(r[11])) for r in rows]
+
+
+def limit_usage_between(ch: ClickHouseResource, start: datetime, end: datetime, min_share: float = 0.0,
+                        limit: int = 10) -> list[LimitUsage]:
+    """Usage against the configured limits in the hours in [start, end) with a share of at least ``min_share``,
+    highest share first."""
+    rows = ch.query_rows(sql("configured_limit_usage_between"),
+                         {"from": _utc(start), "to": _utc(end), "min_share": min_share, "limit": limit})
+    return [LimitUsage(_utc(r[0]), *r[1:10], _utc(r[10]), r[11]) for r in rows]
+
+
+def models_without_limit_group(ch: ClickHouseResource, start: datetime) -> list[tuple[str, int]]:
+    """(model, calls) of the usage events from ``start`` on whose model no configured model group lists."""
+    return [(model, calls) for model, calls in ch.query_rows(sql("configured_limit_unmapped_models"),
+                                                             {"from": _utc(start)})]
+
+
+def current_limit_breaches(ch: ClickHouseResource, now: datetime, line: float, recent_hours: int = 2
+                           ) -> list[LimitUsage]:
+    """Cells of the hour of ``now`` and the ``recent_hours - 1`` before it whose busiest minute used more than
+    ``line`` of the configured limit: what a sensor alerts on."""
+    end = _utc(now).replace(minute=0, second=0, microsecond=0) + HOUR
+    return [u for u in limit_usage_between(ch, end - recent_hours * HOUR, end, line, limit=1_000_000)
+            if u.share > line]
 
 
 def breaches_between(ch: ClickHouseResource, start: datetime, end: datetime,

@@ -13,8 +13,8 @@ from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
 from pipelines.alerts.slack import SlackResource
 from pipelines.ledger_config import LedgerConfig
 from pipelines.reliability.config import RateLimits, RateLimitsConfig
-from pipelines.reliability.health import HealthLines, current_breaches
-from pipelines.reliability.messages import breach_alert
+from pipelines.reliability.health import HealthLines, current_breaches, current_limit_breaches
+from pipelines.reliability.messages import breach_alert, limit_breach_alert
 from pipelines.storage.clickhouse import ClickHouseResource
 
 RECENT_HOURS = 2  # the current hour and the one before (its last minutes land after the hour turned)
@@ -37,20 +37,27 @@ def check_rate_limits(
     clickhouse: ClickHouseResource, slack: SlackResource, config: RateLimits, now: datetime, log: Any,
     retry_not_before: datetime | None = None,
 ) -> RateLimitCheck:
-    """One round: breaches of the recent hours from ``rate_limit_health_hourly``, then delivery (what a tick does)."""
+    """One round: breaches of the recent hours from ``rate_limit_health_hourly`` and, unless
+    ``configured_limit_alert_share`` is null, from ``configured_limit_usage_hourly``; then delivery (what a tick
+    does)."""
     lines = health_lines(config)
     breaches = current_breaches(clickhouse, now, lines, recent_hours=RECENT_HOURS)
     alerts = [breach_alert(b, config.slack_channel, lines, slack.dagster_ui_url) for b in breaches]
+    share = config.configured_limit_alert_share
+    if share is not None:
+        over = current_limit_breaches(clickhouse, now, share, recent_hours=RECENT_HOURS)
+        alerts += [limit_breach_alert(u, config.slack_channel, share, slack.dagster_ui_url) for u in over]
     report = deliver(alerts, AlertLedger(clickhouse), slack.sender(log), now, retry_not_before, log)
-    return RateLimitCheck(len(breaches), report)
+    return RateLimitCheck(len(alerts), report)
 
 
 @sensor(
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends each rate-limit breach (429 rate or request / token headroom past the rate_limits lines of "
-    "LEDGER_CONFIG, per hour, model and api key) to Slack exactly once; alerts_sent in ClickHouse is the record, "
-    "so a restart or a reset cursor sends nothing twice.",
+    "LEDGER_CONFIG, per hour, model and api key; a workspace or api key above configured_limit_alert_share of its "
+    "configured limit, per hour, model group and limiter) to Slack exactly once; alerts_sent in ClickHouse is the "
+    "record, so a restart or a reset cursor sends nothing twice.",
 )
 def rate_limit_alerts(
     context: SensorEvaluationContext, clickhouse: ClickHouseResource, slack: SlackResource, clock: Clock,
