@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -21,9 +20,9 @@ from functools import lru_cache
 class Workspace:
     id: str | None  # None is the organisation's default workspace
     name: str
-    # The Admin API's workspace ``tags`` (string key-value pairs); None: the API answers null. Values that are not
-    # strings are for tests of malformed tags.
-    tags: Mapping[str, object] | None = field(default_factory=dict)
+    # The Admin API's workspace ``tags`` (string key-value pairs), served as given; None: the API answers null.
+    # Anything else (a list, a value that is not a string) is for tests of malformed tags.
+    tags: dict[str, object] | list[object] | None = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
