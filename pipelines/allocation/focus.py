@@ -130,12 +130,11 @@ def _rows_of_lines(lines: list[list[Any]], details: list[dict[str, Any]], hourly
                          "list_cost_usd", "allocated_cost_usd", "share", "provisional", "cost_type", "priced_from"),
                         values, strict=True))
         shared = line["feature"] == SHARED_COST_FEATURE
-        if shared:  # the residual of the line's cost centre (its workspaces' tag), else the untagged residual
-            residual = (UNATTRIBUTED, "", "", line["model"], line["cost_type"])
-            rows = by_line.get((*residual, line["cost_center"])) or by_line.get((*residual, ""), [])
-        else:
-            rows = by_line.get((line["team"], line["feature"], line["env"], line["model"], line["cost_type"],
-                                line["cost_center"]), [])
+        origin = (UNATTRIBUTED, "", "", line["model"], line["cost_type"]) if shared else \
+            (line["team"], line["feature"], line["env"], line["model"], line["cost_type"])
+        # the rows of the line's cost centre; else those allocated without one, to which chargeback gave the
+        # team's (the residual of untagged workspaces moved by the shared-cost policy)
+        rows = by_line.get((*origin, line["cost_center"])) or by_line.get((*origin, ""), [])
         if not rows:
             continue
         billed = _pay_out(Decimal(values[ALLOCATED]), [Decimal(r["allocated_cost_usd"]) for r in rows])
