@@ -20,6 +20,8 @@ from pipelines.allocation.checks import cost_centres_assigned
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import export_chargeback
 from pipelines.allocation.focus import export_focus
+from pipelines.budgets.model import Budget
+from pipelines.reports.statement import build_statement
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DAY = OCTOBER.replace(day=5)
@@ -155,3 +157,16 @@ def test_the_focus_export_tags_each_charge_with_the_line_s_cost_centre(ch, tmp_p
             billed[json.loads(row["Tags"])["cost_center"]] += Decimal(row["BilledCost"])
     assert dict(billed) == {"CC-900 Tagged": Decimal("0.72"), "CC-100 Search": Decimal("0.09"),
                             "unassigned": Decimal("0.11")}
+
+
+def test_a_statement_page_of_a_tag_s_cost_centre_covers_the_teams_charged_to_it(ch):
+    three_workspaces(ch)
+    cfg = config(**TAGGED)
+    charge_back(ch, cfg)
+    data_budget = Budget(id="data-monthly", scope="team", target="data", period="month", amount_usd=1,
+                         slack_channel="#data")
+    page = build_statement(ch, OCTOBER, cfg, [data_budget], datetime(2026, 11, 5, tzinfo=UTC), "CC-900 Tagged")
+    # data declares no cost centre: its budget is on the page because ws1's tag charges data's spend there
+    budgets = next(s for s in page.sections if s.anchor == "budgets")
+    assert [row[0] for row in budgets.table_rows] == ["data-monthly"]
+    assert page.totals[0] == ("charged (chargeback)", "$0.72")
