@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -20,6 +20,9 @@ from functools import lru_cache
 class Workspace:
     id: str | None  # None is the organisation's default workspace
     name: str
+    # The Admin API's workspace ``tags`` (string key-value pairs), served as given; None: the API answers null.
+    # Anything else (a list, a value that is not a string) is for tests of malformed tags.
+    tags: dict[str, object] | list[object] | None = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,9 @@ class Feature:
 
 WORKSPACES = (
     Workspace(None, "Default"),
-    Workspace("wrkspc_01SearchProd", "Search"),
-    Workspace("wrkspc_01SupportBots", "Support"),
-    Workspace("wrkspc_01ResearchLab", "Research"),
+    Workspace("wrkspc_01SearchProd", "Search", {"cost-center": "CC-100 Search", "env": "prod"}),
+    Workspace("wrkspc_01SupportBots", "Support", {"cost-center": "CC-200 Customer Support"}),
+    Workspace("wrkspc_01ResearchLab", "Research", None),
 )
 
 API_KEYS = (

@@ -325,7 +325,8 @@ class AdminApi:
 
     def workspaces(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         objects = [{"type": "workspace", "id": w.id, "name": w.name, "created_at": "2025-03-03T09:00:00Z",
-                    "archived_at": None, "display_color": WORKSPACE_COLORS[i % len(WORKSPACE_COLORS)]}
+                    "archived_at": None, "display_color": WORKSPACE_COLORS[i % len(WORKSPACE_COLORS)],
+                    "tags": w.tags}
                    for i, w in enumerate(self.state.workspaces) if w.id is not None]
         return _list_page(objects, query)
 

@@ -123,13 +123,18 @@ def admin_cost_daily(
 @asset(
     group_name="admin_api",
     kinds={"clickhouse"},
-    description="Workspaces (ids -> names, archived too) from the Admin API; '' is the default workspace.",
+    description="Workspaces (ids -> names and tags, archived too) from the Admin API; '' is the default workspace. "
+    "A malformed tag is logged with the workspace id and left out (docs/finance.md \"Cost centres from workspace "
+    "tags\").",
 )
 def admin_workspaces(
     context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
 ) -> MaterializeResult:
-    found, stats = collect_workspaces(admin_api, clickhouse, log=context.log)
-    return MaterializeResult(metadata={"workspaces": found, **_request_metadata(stats)})
+    fetch = collect_workspaces(admin_api, clickhouse, log=context.log)
+    return MaterializeResult(metadata={
+        "workspaces": fetch.workspaces, "tagged_workspaces": fetch.tagged, "malformed_tags": len(fetch.malformed),
+        **({"malformed": MetadataValue.md("\n".join(f"- {p}" for p in fetch.malformed))} if fetch.malformed else {}),
+        **_request_metadata(fetch.stats)})
 
 
 @asset(

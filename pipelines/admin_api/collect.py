@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from dagster import get_dagster_logger
+
 from pipelines.admin_api.client import AdminApiClient, AdminApiError, Log, RequestStats
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
@@ -178,18 +180,58 @@ def _optional_time(value: str | None) -> datetime | None:
     return parse_time(value) if value else None
 
 
-def collect_workspaces(api: AdminApiClient, ch: ClickHouseResource, log: Log | None = None) -> tuple[int, RequestStats]:
-    """Workspaces (archived too) plus the default workspace as '' so every usage row's id has a name."""
+@dataclass
+class WorkspacesFetch:
+    workspaces: int
+    tagged: int  # workspaces with at least one tag stored
+    malformed: list[str]  # one reason per tag (or tags value) not stored, naming the workspace
+    stats: RequestStats
+
+
+def workspace_tags(workspace: dict) -> tuple[dict[str, str], list[str]]:
+    """A workspace's ``tags`` as stored, and why any part of it was not.
+
+    The Admin API's workspace object carries ``tags``, user-defined string key-value pairs (keys may not begin
+    with ``anthropic``): https://platform.claude.com/docs/en/api/admin-api/workspaces/get-workspace (Returns:
+    ``tags``), set with create / update (https://platform.claude.com/docs/en/api/admin/workspaces/update.md).
+    Missing or null is no tags. A tag whose key or value is not a string is left out with a reason naming the
+    workspace and the tag; the workspace and its other tags are stored.
+    """
+    raw = workspace.get("tags")
+    if raw is None:
+        return {}, []
+    wid = workspace["id"]
+    if not isinstance(raw, dict):
+        return {}, [f"workspace {wid}: tags is {type(raw).__name__} {raw!r:.80}, not a map of strings; no tags stored"]
+    tags, problems = {}, []
+    for key, value in raw.items():
+        if isinstance(key, str) and isinstance(value, str):
+            tags[key] = value
+        else:
+            problems.append(f"workspace {wid}: tag {key!r:.80} is {type(value).__name__} {value!r:.80}, not a "
+                            "string; that tag is not stored")
+    return tags, problems
+
+
+def collect_workspaces(api: AdminApiClient, ch: ClickHouseResource, log: Log | None = None) -> WorkspacesFetch:
+    """Workspaces (archived too) with their tags, plus the default workspace as '' so every usage row's id has
+    a name. A malformed tag is logged (workspace id and tag) and left out; the other workspaces are unaffected."""
     extracted_at = fetch_time()
     with api.session(log) as session:
         workspaces = list(session.workspaces())
-    rows = [["", DEFAULT_WORKSPACE_NAME, "", None, None, extracted_at]]
-    rows += [[w["id"], w.get("name") or "", w.get("display_color") or "", _optional_time(w.get("created_at")),
-              _optional_time(w.get("archived_at")), extracted_at] for w in workspaces]
+    rows: list[list[Any]] = [["", DEFAULT_WORKSPACE_NAME, "", {}, None, None, extracted_at]]
+    malformed: list[str] = []
+    for w in workspaces:
+        tags, problems = workspace_tags(w)
+        malformed += problems
+        rows.append([w["id"], w.get("name") or "", w.get("display_color") or "", tags,
+                     _optional_time(w.get("created_at")), _optional_time(w.get("archived_at")), extracted_at])
+    for problem in malformed:
+        (log or get_dagster_logger()).warning("Admin API workspaces: %s", problem)
     with ch.connect() as client:
-        client.insert("admin_workspaces", rows, column_names=["workspace_id", "name", "display_color", "created_at",
-                                                              "archived_at", "extracted_at"])
-    return len(workspaces), session.stats
+        client.insert("admin_workspaces", rows, column_names=["workspace_id", "name", "display_color", "tags",
+                                                              "created_at", "archived_at", "extracted_at"])
+    return WorkspacesFetch(len(workspaces), sum(1 for row in rows if row[3]), malformed, session.stats)
 
 
 def collect_api_keys(api: AdminApiClient, ch: ClickHouseResource, log: Log | None = None) -> tuple[int, RequestStats]:

@@ -12,6 +12,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from pipelines.allocation.config import AttributionConfig
+from pipelines.allocation.cost_centres import team_cost_centres, workspace_cost_centres
 from pipelines.allocation.months import month_bounds
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
@@ -22,13 +23,15 @@ REPLACE_MONTH = {"allocation_hourly": sql("allocation_hourly_replace_month"),
                  "chargeback_monthly": sql("chargeback_monthly_replace_month")}
 
 
-def attribution_parameters(config: AttributionConfig) -> dict[str, list[str]]:
-    """Owners and cost centres from LEDGER_CONFIG as parallel arrays for ``transform()`` in SQL."""
-    keys, workspaces, teams = config.owners.api_keys, config.owners.workspaces, config.teams
+def attribution_parameters(config: AttributionConfig, workspace_centres: dict[str, str]) -> dict[str, list[str]]:
+    """Owners and cost centres (pipelines/allocation/cost_centres.py) as parallel arrays for ``transform()`` in
+    SQL; ``workspace_centres``: workspace id -> its cost-centre tag's value."""
+    keys, workspaces, centres = config.owners.api_keys, config.owners.workspaces, team_cost_centres(config)
     return {
         "key_ids": list(keys), "key_owners": list(keys.values()),
         "workspace_ids": list(workspaces), "workspace_owners": list(workspaces.values()),
-        "teams": list(teams), "cost_centers": [team.cost_center for team in teams.values()],
+        "teams": list(centres), "cost_centers": list(centres.values()),
+        "tagged_workspace_ids": list(workspace_centres), "workspace_cost_centers": list(workspace_centres.values()),
     }
 
 
@@ -54,11 +57,11 @@ def drop_month(client: Client, table: str, month: date) -> None:
 def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfig, now: datetime | None = None) -> None:
     """Recompute the month's ``allocation_hourly``, ``allocation_event_cells`` and reconciliation."""
     start, end = month_bounds(month)
-    params: dict[str, Any] = {
-        "month": month, "start": start, "end": end, "computed_at": now or datetime.now(UTC),
-        **attribution_parameters(config),
-    }
     with ch.connect() as client:
+        params: dict[str, Any] = {
+            "month": month, "start": start, "end": end, "computed_at": now or datetime.now(UTC),
+            **attribution_parameters(config, workspace_cost_centres(client, config)),
+        }
         sources = source_fingerprints(client, month).get(month, (0, 0))  # before reading: a later change re-runs
         for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily"):
             drop_month(client, table, month)

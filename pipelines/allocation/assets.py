@@ -15,7 +15,14 @@ from dagster import (
 from pipelines import settings
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
-from pipelines.allocation.checks import check_specs, reconciliation_checks, sums_to_authority, unknown_models
+from pipelines.allocation.checks import (
+    chargeback_check_specs,
+    check_specs,
+    cost_centres_assigned,
+    reconciliation_checks,
+    sums_to_authority,
+    unknown_models,
+)
 from pipelines.allocation.config import AttributionConfig, FocusConfig
 from pipelines.allocation.discounts import analytics_of, spread, team_figures
 from pipelines.allocation.export import export_chargeback, latest_version, statement_name
@@ -42,7 +49,7 @@ def _usd(amount: Decimal) -> str:
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
     deps=[AssetKey("usage_events"), AssetKey("unit_prices"), AssetKey("admin_usage_hourly"),
-          AssetKey("admin_cost_daily")],
+          AssetKey("admin_cost_daily"), AssetKey("admin_workspaces")],
     check_specs=check_specs("allocation", monthly_partitions),
     description="Showback (allocation_hourly): Admin API usage and cost per hour and cell split to team / feature / "
     "env by the events, residual to owners or 'unattributed', trued up to the cost report. The month is replaced "
@@ -83,8 +90,10 @@ def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
     deps=[AssetKey("allocation")],
+    check_specs=chargeback_check_specs(monthly_partitions),
     description="Chargeback (chargeback_monthly): the month's showback per cost centre / team / feature / env / "
-    "model after the shared-cost policy, rounded to the cent so the lines sum to the month's total.",
+    "model after the shared-cost policy, rounded to the cent so the lines sum to the month's total. A line's cost "
+    "centre: its workspace's cost-centre tag, else its team's (docs/finance.md).",
 )
 def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                ) -> MaterializeResult:
@@ -127,7 +136,7 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
             ["team", "allocated USD", "share", ""],
             [(team, _usd(amount), f"{amount / total:.1%}" if total else "-", bar(float(amount), float(largest)))
              for team, amount in sorted(by_team.items(), key=lambda kv: (-kv[1], kv[0]))])),
-    })
+    }, check_results=[cost_centres_assigned(lines)])
 
 
 @asset(

@@ -1,7 +1,7 @@
 """Chargeback of a month: showback lines after the shared-cost policy, rounded to the cent.
 
-The month's showback is summed to lines (team, feature, env, model, cost type) in ClickHouse; what is left is
-a few hundred lines at most, so the policy and the cent rounding run here with exact decimals. A line's
+The month's showback is summed to lines (team, feature, env, model, cost type, cost centre) in ClickHouse; what
+is left is a few hundred lines at most, so the policy and the cent rounding run here with exact decimals. A line's
 ``priced_from`` is the least certain of its rows' (unpriced, learned_rate, list, cost_report: the first that
 occurs).
 """
@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pipelines.allocation.allocate import drop_month, replace_month
 from pipelines.allocation.config import UNATTRIBUTED, AttributionConfig, SharedCostPolicy
+from pipelines.allocation.cost_centres import line_cost_centre, team_cost_centres
 from pipelines.allocation.rounding import round_to_cents, split_integer
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
@@ -41,10 +42,11 @@ class Line:
     provisional: bool
     cost_type: str = "tokens"
     priced_from: str = "cost_report"
+    cost_center: str = ""  # as allocated (pipelines/allocation/cost_centres.py); '' = none yet: the team's applies
 
     @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        return self.team, self.feature, self.env, self.model, self.cost_type
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        return self.team, self.feature, self.env, self.model, self.cost_type, self.cost_center
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,13 @@ class ChargebackLine:
 def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
     rows = ch.query_rows(sql("chargeback_lines_of_month"), {"month": month})
     return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional),
-                 cost_type, priced_from)
-            for team, feature, env, model, cost_type, *tokens, list_cost, allocated, provisional, priced_from in rows]
+                 cost_type, priced_from, cost_center)
+            for team, feature, env, model, cost_type, *tokens, list_cost, allocated, provisional, priced_from,
+            cost_center in rows]
 
 
 def _merge(lines: Iterable[Line]) -> list[Line]:
-    merged: dict[tuple[str, str, str, str, str], Line] = {}
+    merged: dict[tuple[str, str, str, str, str, str], Line] = {}
     for line in lines:
         if (seen := merged.get(line.key)) is None:
             merged[line.key] = line
@@ -117,16 +120,16 @@ def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
 
 def chargeback_lines_for(lines: list[Line], config: AttributionConfig, month_closed: bool) -> list[ChargebackLine]:
     """Policy applied, amounts rounded to the cent (summing to the month's total to the cent), shares."""
-    moved = apply_policy(lines, config.shared_cost_policy)
+    teams = team_cost_centres(config)
+    moved = _merge(replace(line, cost_center=line_cost_centre(line.cost_center, line.team, teams))
+                   for line in apply_policy(lines, config.shared_cost_policy))
     cents = round_to_cents([line.showback_cost_usd for line in moved])
     total = sum(cents, Decimal(0))
     result = []
     for line, amount in zip(moved, cents, strict=True):
-        team = config.teams.get(line.team)
         share = (amount / total).quantize(SHARE, ROUND_HALF_UP) if total else Decimal(0)
         final = month_closed and not line.provisional and line.priced_from != "unpriced"
-        result.append(ChargebackLine(team.cost_center if team else "", replace(line, provisional=not final),
-                                     amount, share))
+        result.append(ChargebackLine(line.cost_center, replace(line, provisional=not final), amount, share))
     return sorted(result, key=lambda c: (c.cost_center, *c.line.key))
 
 

@@ -15,7 +15,8 @@ from dagster import (
     PreviewWarning,
 )
 
-from pipelines.allocation.config import Reconciliation
+from pipelines.allocation.chargeback import ChargebackLine
+from pipelines.allocation.config import UNASSIGNED, Reconciliation
 from pipelines.allocation.rounding import CENT
 from pipelines.metadata import markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -27,6 +28,7 @@ SUMS_TO_AUTHORITY = "allocation_sums_to_authority"
 COVERAGE = "event_coverage_above_threshold"
 OVERCOUNT = "event_overcount_below_threshold"
 UNKNOWN_MODELS = "no_unknown_models"
+COST_CENTRES_ASSIGNED = "cost_centres_assigned"
 SHOWN = 20  # rows listed in a check's Markdown table
 
 
@@ -53,6 +55,16 @@ def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetC
              "cost report's own amount or the rate it last taught. Usage with no price at all fails: it is never "
              "priced at a default, never $0 on a final line, never on another model's line.", blocking=True),
     ]
+
+
+def chargeback_check_specs(partitions_def: PartitionsDefinition) -> list[AssetCheckSpec]:
+    """The chargeback's check: every line is booked to a cost centre finance knows."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [AssetCheckSpec(COST_CENTRES_ASSIGNED, asset="chargeback", partitions_def=partitions_def,
+                               description=f"No chargeback line has the cost centre '{UNASSIGNED}': a declared team's "
+                               "spend in a workspace without the cost-centre tag (cost_centre_tag), by a team that "
+                               "declares no cost_center.")]
 
 
 def _shown(rows: list, headers: list[str], order: str) -> str:
@@ -176,5 +188,27 @@ def unknown_models(ch: ClickHouseResource, month: date) -> AssetCheckResult:
                 ["model", "priced from", "token type", "quantity", "allocated USD"],
                 [(model, priced_from, token_type, f"{quantity:,}", _cents(usd))
                  for model, priced_from, token_type, quantity, usd in rows]) if rows else "none"),
+        },
+    )
+
+
+def cost_centres_assigned(lines: list[ChargebackLine]) -> AssetCheckResult:
+    """Warn about the month's spend booked to 'unassigned', per team, naming what to configure."""
+    by_team: dict[str, Decimal] = {}
+    for c in lines:
+        if c.cost_center == UNASSIGNED:
+            by_team[c.line.team] = by_team.get(c.line.team, Decimal(0)) + c.allocated_cost_usd
+    teams = sorted(by_team)
+    return AssetCheckResult(
+        check_name=COST_CENTRES_ASSIGNED,
+        passed=not by_team,
+        severity=AssetCheckSeverity.WARN,
+        description=(f"{sum(by_team.values(), Decimal(0))} USD is booked to cost centre '{UNASSIGNED}' (teams "
+                     f"{', '.join(teams)}): tag their workspaces with the cost-centre tag, or give the teams a "
+                     "cost_center under teams: in LEDGER_CONFIG") if by_team else None,
+        metadata={
+            "unassigned_usd": str(sum(by_team.values(), Decimal(0))),
+            "teams": MetadataValue.md(markdown_table(["team", "unassigned USD"], [(t, by_team[t]) for t in teams])
+                                      if teams else "none"),
         },
     )

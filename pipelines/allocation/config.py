@@ -10,13 +10,15 @@ from pydantic import BeforeValidator, Field, model_validator
 from pipelines.ledger_config import ConfigSection, Strict
 
 UNATTRIBUTED = "unattributed"
+UNASSIGNED = "unassigned"  # the cost centre of a declared team's spend that neither a workspace tag nor the team names
 DEFAULT_WORKSPACE_LABEL = "''"  # how an error names the default workspace (key '' in owners.workspaces)
 
 
 class Team(Strict):
-    """A team that can be charged, and the cost centre finance books it to."""
+    """A team that can be charged, and the cost centre finance books it to (optional when ``cost_centre_tag``
+    names a workspace tag to take cost centres from)."""
 
-    cost_center: str = Field(min_length=1)
+    cost_center: str | None = Field(default=None, min_length=1)
 
 
 class Owners(Strict):
@@ -54,10 +56,15 @@ class Reconciliation(Strict):
     overcount_warn_above: float = Field(default=0.02, ge=0, le=1)
 
 
-def attribution_errors(teams: dict[str, Team], owners: Owners, policy: SharedCostPolicy) -> list[str]:
-    """Cross-section rules: owners and the assigned team must be declared teams."""
+def attribution_errors(teams: dict[str, Team], owners: Owners, policy: SharedCostPolicy,
+                       cost_centre_tag: str | None = None) -> list[str]:
+    """Cross-section rules: owners and the assigned team must be declared teams; without a cost-centre tag
+    every team names its cost centre."""
     errors = [f"teams.{name}: '{UNATTRIBUTED}' is reserved for the residual nobody owns"
               for name in teams if name == UNATTRIBUTED]
+    if cost_centre_tag is None:
+        errors += [f"teams.{name}.cost_center: Field required (or name a workspace tag in cost_centre_tag)"
+                   for name, team in teams.items() if team.cost_center is None]
     errors += ["teams: a team name must not be empty" for name in teams if not name.strip()]
     for kind, mapping in (("api_keys", owners.api_keys), ("workspaces", owners.workspaces)):
         errors += [f"owners.{kind}.{key or DEFAULT_WORKSPACE_LABEL}: team '{team}' is not declared under teams"
@@ -69,9 +76,12 @@ def attribution_errors(teams: dict[str, Team], owners: Owners, policy: SharedCos
 
 class AttributionConfig(ConfigSection):
     """Who pays: the teams (and their cost centres), owners of traffic no event explains, the policy for
-    the residual nobody owns, and how closely events must match the Admin API."""
+    the residual nobody owns, how closely events must match the Admin API, and the workspace tag (if any)
+    whose value is the cost centre of the workspace's spend (docs/finance.md "Cost centres from workspace
+    tags")."""
 
     teams: dict[str, Team] = Field(default_factory=dict)
+    cost_centre_tag: str | None = Field(default=None, min_length=1, pattern=r"\S")
     owners: Owners = Field(default_factory=Owners)
     shared_cost_policy: Annotated[SharedCostPolicy, BeforeValidator(_parse_shared_cost_policy)] = SharedCostPolicy(
         kind="none")
@@ -79,7 +89,7 @@ class AttributionConfig(ConfigSection):
 
     @model_validator(mode="after")
     def _attribution_is_consistent(self) -> AttributionConfig:
-        errors = attribution_errors(self.teams, self.owners, self.shared_cost_policy)
+        errors = attribution_errors(self.teams, self.owners, self.shared_cost_policy, self.cost_centre_tag)
         if errors:
             raise ValueError("; ".join(errors))
         return self

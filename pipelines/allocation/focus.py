@@ -120,18 +120,21 @@ def _unit(cost_type: str, token_type: str) -> str:
 def _rows_of_lines(lines: list[list[Any]], details: list[dict[str, Any]], hourly_prices: dict[str, Decimal]
                    ) -> list[tuple[dict[str, Any], dict[str, Any], Decimal, int, Decimal, Decimal]]:
     """(chargeback line, detail row, billed USD, quantity, list unit price, list cost) for every charge."""
-    by_line: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    by_line: dict[tuple[str, str, str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in details:
-        by_line[(row["team"], row["feature"], row["env"], row["model"], row["cost_type"])].append(row)
+        key = (row["team"], row["feature"], row["env"], row["model"], row["cost_type"], row["cost_center"])
+        by_line[key].append(row)
     charges = []
     for values in lines:
         line = dict(zip(("month", "cost_center", "team", "feature", "env", "model", *TOKEN_COLUMNS,
                          "list_cost_usd", "allocated_cost_usd", "share", "provisional", "cost_type", "priced_from"),
                         values, strict=True))
         shared = line["feature"] == SHARED_COST_FEATURE
-        key = (UNATTRIBUTED, "", "", line["model"], line["cost_type"]) if shared else \
+        origin = (UNATTRIBUTED, "", "", line["model"], line["cost_type"]) if shared else \
             (line["team"], line["feature"], line["env"], line["model"], line["cost_type"])
-        rows = by_line.get(key, [])
+        # the rows of the line's cost centre; else those allocated without one, to which chargeback gave the
+        # team's (the residual of untagged workspaces moved by the shared-cost policy)
+        rows = by_line.get((*origin, line["cost_center"])) or by_line.get((*origin, ""), [])
         if not rows:
             continue
         billed = _pay_out(Decimal(values[ALLOCATED]), [Decimal(r["allocated_cost_usd"]) for r in rows])
@@ -223,7 +226,8 @@ def focus_charges(ch: ClickHouseResource, month: date, account: tuple[str, str |
     """The month's FOCUS rows from its chargeback lines and showback, in a fixed order."""
     details = [dict(zip(("team", "feature", "env", "model", "cost_type", "workspace_id", "workspace_name",
                          "token_type", "service_tier", "context_window", "prompt_band", "inference_geo", "speed",
-                         "priced_from", "basis", "list_unit_price", "quantity", "list_cost_usd", "allocated_cost_usd"),
+                         "priced_from", "basis", "list_unit_price", "quantity", "list_cost_usd", "allocated_cost_usd",
+                         "cost_center"),
                         row, strict=True))
                for row in ch.query_rows(sql("focus_rows_of_month"), {"month": month})]
     hourly = dict(ch.query_rows(sql("focus_hourly_service_prices"), {"month": month}))

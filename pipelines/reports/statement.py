@@ -243,8 +243,9 @@ def build_statement(ch: ClickHouseResource, month: date, attribution: Attributio
     """The month's statement, or one cost centre's page of it."""
     final = is_closed(month, now)
     daily = _month_daily_spend(ch, month)
-    teams = sorted(t for t, team in attribution.teams.items() if team.cost_center == cost_center) if cost_center \
-        else []
+    teams = sorted({t for t, team in attribution.teams.items() if team.cost_center == cost_center} | {
+        row[0] for row in ch.query_rows(sql("statement_teams_of_cost_centre"),
+                                        {"month": month, "cost_center": cost_center})}) if cost_center else []
     if cost_center is not None:
         daily = [d for d in daily if d.team in teams]
         budgets = [b for b in budgets if b.scope == "team" and b.target in teams]

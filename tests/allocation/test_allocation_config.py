@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from demo.organisation import API_KEYS, TEAMS, WORKSPACES
-from pipelines.allocation.config import AttributionConfig
+from pipelines.allocation.config import AttributionConfig, FocusConfig
 from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.settings import PROJECT_ROOT
 
@@ -58,3 +58,22 @@ def test_the_project_config_charges_every_demo_key_and_team():
     assert {team: t.cost_center for team, t in config.teams.items()} == TEAMS
     assert config.owners.api_keys == {key.id: key.owner_team for key in API_KEYS}
     assert set(config.owners.workspaces) == {w.id for w in WORKSPACES if w.id}  # the default workspace: no owner
+
+
+def test_with_a_cost_centre_tag_a_team_need_not_name_its_cost_centre(tmp_path):
+    config = load(tmp_path, "cost_centre_tag: cost-center\nteams:\n  search: {}\n  data: {cost_center: CC-500}\n")
+    assert config.cost_centre_tag == "cost-center"
+    assert (config.teams["search"].cost_center, config.teams["data"].cost_center) == (None, "CC-500")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("''", "cost_centre_tag: String should have at least 1 character"),
+    ("'  '", "cost_centre_tag: String should match pattern"),
+])
+def test_an_empty_cost_centre_tag_names_the_field_and_leaves_other_sections_usable(tmp_path, value, message):
+    path = tmp_path / "ledger.yaml"
+    path.write_text(f"cost_centre_tag: {value}\n{TEAMS_YAML}focus: {{billing_account_id: org-acme}}\n")
+    ledger = LedgerConfig(path=str(path))
+    with pytest.raises(LedgerConfigError, match="ledger.yaml: " + message):
+        ledger.section(AttributionConfig)
+    assert ledger.section(FocusConfig).focus.billing_account_id == "org-acme"

@@ -50,7 +50,7 @@ def test_a_month_runs_from_usage_to_export_with_all_checks_passing(env, tmp_path
     assert result.success
     assert {name: e.passed for name, e in checks(result).items()} == {
         "allocation_sums_to_authority": True, "event_coverage_above_threshold": True,
-        "event_overcount_below_threshold": True, "no_unknown_models": True}
+        "event_overcount_below_threshold": True, "no_unknown_models": True, "cost_centres_assigned": True}
     assert (tmp_path / "exports" / "chargeback-2026-10.csv").read_text().splitlines()[1] == (
         "2026-10,CC-100 Search,search,query-rewrite,prod,claude-haiku-4-5-20251001,1000,0,0,0,100,0,0.00,0.00,"
         "0.000000,false,tokens,cost_report")

@@ -138,7 +138,7 @@ def test_ledger_status_after_the_demo_names_the_sources_the_runs_and_agrees_with
     month = last_month(datetime.now(UTC).date())
     # The demo organisation's events explain every workspace-day well enough: its summary says the checks of
     # both months passed, and status, reading the checks' results from the instance, lists no failing one.
-    assert f"allocation  {month:%Y-%m} (final): " in demo.stdout and "checks 4 passed\n" in demo.stdout
+    assert f"allocation  {month:%Y-%m} (final): " in demo.stdout and "checks 5 passed\n" in demo.stdout
     assert "monthly checks for " in text and text.split("monthly checks for ", 1)[1].splitlines()[1] == "none"
     assert f"Admin API usage {month:%Y-%m}: all priced" in text
 

@@ -23,6 +23,8 @@
 -- 'unattributed'. A row no report row covers is at list cost (or the last learned rate of a model without a
 -- list price): provisional where the day and workspace have no cost report yet; otherwise usage billed
 -- outside the cost report (priority tier).
+--
+-- Cost centre: ledger_cost_centre (migration 0147), the workspace's cost-centre tag, else the team's.
 INSERT INTO allocation_hourly_staging
     (month, hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed, prompt_band,
      token_type, cost_type, team, feature, env, cost_center, basis, priced_from, quantity, list_cost_usd,
@@ -204,7 +206,9 @@ WITH
     )
 SELECT {month:Date}, hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed,
        prompt_band, token_type, cost_type, team, feature, env,
-       transform(team, {teams:Array(String)}, {cost_centers:Array(String)}, ''), basis,
+       ledger_cost_centre(transform(workspace_id, {tagged_workspace_ids:Array(String)},
+                                    {workspace_cost_centers:Array(String)}, ''),
+                          transform(team, {teams:Array(String)}, {cost_centers:Array(String)}, '')), basis,
        multiIf(report_usd IS NOT NULL, 'cost_report', origin = 'list', 'list', origin = 'learned', 'learned_rate',
                'unpriced'),
        quantity, list_cost_usd,
@@ -219,7 +223,9 @@ SELECT {month:Date}, toDateTime(r.day, 'UTC'), r.workspace_id, '', r.family, r.s
        if(r.cost_type IN ('code_execution', 'session_usage') AND has({workspace_ids:Array(String)}, r.workspace_id),
           transform(r.workspace_id, {workspace_ids:Array(String)}, {workspace_owners:Array(String)}, ''),
           'unattributed') AS owner,
-       '', '', transform(owner, {teams:Array(String)}, {cost_centers:Array(String)}, ''),
+       '', '', ledger_cost_centre(transform(r.workspace_id, {tagged_workspace_ids:Array(String)},
+                                            {workspace_cost_centers:Array(String)}, ''),
+                                  transform(owner, {teams:Array(String)}, {cost_centers:Array(String)}, '')),
        if(owner = 'unattributed', 'unattributed', 'owner'), 'cost_report', 0, toDecimal128(0, 12),
        toDecimal128(r.report_usd, 12), 0, {computed_at:DateTime64(3, 'UTC')}
 FROM report AS r

@@ -1,6 +1,6 @@
--- Showback of a month summed to chargeback lines (team, feature, env, model, cost type), before the shared-cost
--- policy: tokens by type, exact list and allocated cost, whether any of it is provisional, and how it was
--- priced (the least certain of its rows: unpriced, learned_rate, list, cost_report).
+-- Showback of a month summed to chargeback lines (team, feature, env, model, cost type, cost centre), before the
+-- shared-cost policy: tokens by type, exact list and allocated cost, whether any of it is provisional, and how it
+-- was priced (the least certain of its rows: unpriced, learned_rate, list, cost_report).
 SELECT
     team, feature, env, model, cost_type,
     sumIf(quantity, token_type = 'input')           AS input_tokens,
@@ -13,8 +13,9 @@ SELECT
     sum(allocated_cost_usd)                         AS allocated_cost_usd,
     max(provisional)                                AS provisional,
     multiIf(countIf(priced_from = 'unpriced') > 0, 'unpriced', countIf(priced_from = 'learned_rate') > 0,
-            'learned_rate', countIf(priced_from = 'list') > 0, 'list', 'cost_report') AS priced_from
+            'learned_rate', countIf(priced_from = 'list') > 0, 'list', 'cost_report') AS priced_from,
+    cost_center
 FROM allocation_hourly
 WHERE month = {month:Date}
-GROUP BY team, feature, env, model, cost_type
-ORDER BY team, feature, env, model, cost_type
+GROUP BY team, feature, env, model, cost_type, cost_center
+ORDER BY team, feature, env, model, cost_type, cost_center
