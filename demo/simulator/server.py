@@ -1,8 +1,9 @@
 """A local Anthropic Admin API for the demo and the tests: a real HTTP server on 127.0.0.1.
 
-It serves ``usage_report/messages``, ``cost_report``, ``workspaces`` and ``api_keys`` for the demo
-organisation (``demo/organisation.py``): every call of every feature, including the traffic
-that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
+It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys`` and
+``usage_report/claude_code`` (``demo/simulator/claude_code.py``) for the demo organisation
+(``demo/organisation.py``): every call of every feature, including the traffic that emits no application
+events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
 validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
 header for speed), answers errors as
 ``{"type": "error", "error": {"type", "message"}}``, leaves ungrouped dimensions null and paginates
@@ -36,7 +37,18 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from demo.organisation import API_KEYS, WORKSPACES, ApiKey, Call, Workspace, calls_in_hour
+from demo.organisation import (
+    API_CLAUDE_CODE_ACTORS,
+    API_KEYS,
+    SUBSCRIPTION_CLAUDE_CODE_ACTORS,
+    WORKSPACES,
+    ApiKey,
+    Call,
+    ClaudeCodeActor,
+    Workspace,
+    calls_in_hour,
+)
+from demo.simulator.claude_code import CLAUDE_CODE_PATH, ClaudeCodeRequestError, claude_code_page
 from demo.simulator.reports import (
     COST_DIMENSIONS,
     USAGE_DIMENSIONS,
@@ -85,6 +97,9 @@ class SimulatorState:
     calls_in_hour: Callable[[datetime], Sequence[Call]] = calls_in_hour
     workspaces: Sequence[Workspace] = WORKSPACES
     api_keys: Sequence[ApiKey] = API_KEYS
+    claude_code_workspace: str = "wrkspc_01ClaudeCode"  # its calls are the API actors' Claude Code usage
+    claude_code_api_actors: Sequence[ClaudeCodeActor] = API_CLAUDE_CODE_ACTORS
+    claude_code_subscription_actors: Sequence[ClaudeCodeActor] = SUBSCRIPTION_CLAUDE_CODE_ACTORS
     late_data: bool = False
     retry_after_s: int = 1
     slow_s: float = 2.0
@@ -198,7 +213,7 @@ def _betas(headers: dict[str, str]) -> set[str]:
 
 
 class AdminApi:
-    """The four endpoints over a ``SimulatorState``; each returns the JSON body of a 200 answer."""
+    """The endpoints over a ``SimulatorState``; each returns the JSON body of a 200 answer."""
 
     def __init__(self, state: SimulatorState) -> None:
         self.state = state
@@ -307,6 +322,15 @@ class AdminApi:
         return _list_page(objects, query)
 
 
+    def claude_code(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        state = self.state
+        try:
+            return claude_code_page(query, self.calls, state.claude_code_workspace, state.claude_code_api_actors,
+                                    state.claude_code_subscription_actors, state.now().date())
+        except ClaudeCodeRequestError as exc:
+            raise ApiError(400, str(exc)) from None
+
+
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -340,6 +364,7 @@ ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dic
     "/v1/organizations/cost_report": AdminApi.cost_report,
     "/v1/organizations/workspaces": AdminApi.workspaces,
     "/v1/organizations/api_keys": AdminApi.api_keys,
+    CLAUDE_CODE_PATH: AdminApi.claude_code,
 }
 _request_ids = count(1)
 
