@@ -26,6 +26,8 @@ from demo.simulator.server import AdminApiSimulator, SimulatorState, running_sim
 from pipelines.admin_api.assets import admin_cost_daily
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.allocation.config import AttributionConfig
+from pipelines.budgets.model import Budget, BudgetsConfig
+from pipelines.budgets.status import read_budget_statuses
 from pipelines.claude_code.assets import claude_code_team_daily, claude_code_usage_daily
 from pipelines.claude_code.collect import ClaudeCodeRecordError, parse_day
 from pipelines.claude_code.config import ClaudeCodeConfig
@@ -229,3 +231,44 @@ def test_the_simulator_answers_a_bad_day_with_the_api_error_body(simulator):
     assert answer.json() == {"type": "error", "error": {
         "type": "invalid_request_error",
         "message": "starting_at: must be a UTC date YYYY-MM-DD, got '2026-10-05T00:00:00Z'"}}
+
+
+def day_spend(ch: ClickHouseResource, budgets: list[Budget]) -> dict[str, Decimal]:
+    with ch.connect() as client:
+        statuses = read_budget_statuses(client, budgets, NOON + timedelta(hours=6))
+    return {s.budget.id: s.spend_usd for s in statuses if s.period.start.date() == DAY}
+
+
+def budget(id: str, scope: str, target: str | None) -> Budget:
+    return Budget(id=id, scope=scope, target=target, period="day", amount_usd=Decimal(10), slack_channel="#x")
+
+
+def test_team_budgets_count_claude_code_where_its_users_are_and_person_budgets_their_estimate(simulator, ch,
+                                                                                              config):
+    run([admin_cost_daily, claude_code_usage_daily, claude_code_team_daily], ch, config)
+    with ch.connect() as client:  # the rollup books the Claude Code workspace to its owner (platform)
+        client.insert("spend_hourly", [
+            [NOON, "platform", "", "", WORKSPACE, "apikey_cc", "admin", Decimal("1.651234")],
+            [NOON, "search", "query", "prod", "wrkspc_search", "apikey_search", "admin", Decimal("3")]],
+            column_names=["hour", "team", "feature", "env", "workspace_id", "api_key_id", "source", "spend_usd"])
+
+    assert day_spend(ch, [budget("org", "org", None), budget("search", "team", "search"),
+                          budget("platform", "team", "platform"), budget("cc", "workspace", WORKSPACE),
+                          budget("ana", "person", pseudonym(ANA)), budget("dana", "person", pseudonym(DANA))]) == {
+        "org": Decimal("4.651234"),  # unchanged: the split moves spend between teams, adds none
+        "search": Decimal("4.000747878788"),  # 3 + Ana's share of the Claude Code invoice
+        "platform": Decimal("0.650486121212"),  # the CI key's share only
+        "cc": Decimal("1.651234"),
+        "ana": Decimal("1.00"),  # her Claude Code estimate
+        "dana": Decimal("2.12"),  # a subscription seat's estimate
+    }
+
+
+def test_a_person_budget_naming_an_email_fails_naming_the_budget_and_field(tmp_path):
+    path = tmp_path / "ledger.yaml"
+    path.write_text(CONFIG + f"budgets:\n  - {{id: ana-daily, scope: person, target: {ANA}, period: day, "
+                    "amount_usd: 5, slack_channel: '#x'}\n")
+
+    with pytest.raises(LedgerConfigError, match=r"budgets\.0: budget 'ana-daily': target: a person budget names "
+                       r"the person's pseudonym"):
+        LedgerConfig(path=str(path)).section(BudgetsConfig)
