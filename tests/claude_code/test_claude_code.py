@@ -25,6 +25,7 @@ from demo.simulator.claude_code import CLAUDE_CODE_PATH
 from demo.simulator.server import AdminApiSimulator, SimulatorState, running_simulator
 from pipelines.admin_api.assets import admin_cost_daily
 from pipelines.admin_api.client import AdminApiClient
+from pipelines.allocation.assets import claude_code_workspaces
 from pipelines.allocation.config import AttributionConfig
 from pipelines.budgets.model import Budget, BudgetsConfig
 from pipelines.budgets.status import read_budget_statuses
@@ -272,3 +273,14 @@ def test_a_person_budget_naming_an_email_fails_naming_the_budget_and_field(tmp_p
     with pytest.raises(LedgerConfigError, match=r"budgets\.0: budget 'ana-daily': target: a person budget names "
                        r"the person's pseudonym"):
         LedgerConfig(path=str(path)).section(BudgetsConfig)
+
+
+def test_the_allocation_leaves_the_claude_code_workspace_out_of_event_coverage(config):
+    assert claude_code_workspaces(config) == frozenset({WORKSPACE})
+
+
+def test_a_bad_claude_code_section_leaves_the_allocation_checks_as_they_are(tmp_path):
+    path = tmp_path / "ledger.yaml"
+    path.write_text(CONFIG.replace("page_size: 1", "page_size: 0"))
+
+    assert claude_code_workspaces(LedgerConfig(path=str(path))) == frozenset()
