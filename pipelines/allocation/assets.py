@@ -44,7 +44,7 @@ def claude_code_workspaces(ledger_config: LedgerConfig) -> frozenset[str]:
         workspace = ledger_config.section(ClaudeCodeConfig).claude_code.workspace_id
     except LedgerConfigError:
         return frozenset()
-    return frozenset({workspace}) if workspace else frozenset()
+    return frozenset() if workspace is None else frozenset({workspace})
 
 
 @asset(

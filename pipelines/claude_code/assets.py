@@ -120,7 +120,7 @@ def claude_code_team_daily(context: AssetExecutionContext, clickhouse: ClickHous
     return MaterializeResult(
         metadata={
             "range": f"{window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (exclusive)",
-            "workspace_id": settings.workspace_id or "(none configured)",
+            "workspace_id": "(none configured)" if settings.workspace_id is None else settings.workspace_id or "''",
             "charged_usd": str(sum(charged.values(), Decimal(0))),
             "subscription_estimated_usd": str(sum(subscription.values(), Decimal(0))),
             "by_team": MetadataValue.md(markdown_table(

@@ -66,8 +66,9 @@ class People(Strict):
 
 
 class ClaudeCodeSettings(Strict):
-    workspace_id: str = Field(default="", description="The workspace whose cost report is Claude Code's API "
-                              "spend; '' (none): the spend is not split over teams.")
+    workspace_id: str | None = Field(default=None, description="The workspace whose cost report is Claude Code's "
+                                     "API spend ('' = the default workspace); unset: Claude Code's API spend is "
+                                     "shown per team but not charged (it stays where the allocation put it).")
     api_keys: dict[str, str] = Field(default_factory=dict, description="API key name -> team, for api_actor "
                                      "records (Claude Code run unattended, e.g. in CI).")
     page_size: int = Field(default=1000, ge=1, le=1000, description="limit of one report page.")

@@ -64,10 +64,11 @@ def split_day(day: date, estimates: dict[str, Decimal], invoice: Decimal | None)
     return [TeamDay(day, t, "api", estimates[t], part * UNITS, False) for t, part in zip(teams, parts, strict=True)]
 
 
-def team_spend(ch: ClickHouseResource, workspace_id: str, start: date, end: date
+def team_spend(ch: ClickHouseResource, workspace_id: str | None, start: date, end: date
                ) -> tuple[list[TeamDay], list[Reconciliation]]:
-    """Per day in [start, end): the teams' Claude Code spend and the day's reconciliation."""
-    params = {"start": start, "end": end, "workspace_id": workspace_id}
+    """Per day in [start, end): the teams' Claude Code spend and the day's reconciliation; no workspace
+    configured: the API estimate is shown, charged 0, and nothing is reconciled."""
+    params = {"start": start, "end": end, "workspace_id": workspace_id or ""}
     api: dict[date, dict[str, Decimal]] = defaultdict(dict)
     rows: list[TeamDay] = []
     for day, team, customer_type, usd in ch.query_rows(sql("claude_code_estimates_of_days"), params):
@@ -75,7 +76,11 @@ def team_spend(ch: ClickHouseResource, workspace_id: str, start: date, end: date
             api[day][team] = usd
         else:
             rows.append(TeamDay(day, team, customer_type, usd, Decimal(0), False))
-    invoices = dict(ch.query_rows(sql("claude_code_workspace_cost_of_days"), params)) if workspace_id else {}
+    if workspace_id is None:
+        rows += [TeamDay(day, team, "api", usd, Decimal(0), False) for day, teams in api.items()
+                 for team, usd in teams.items()]
+        return sorted(rows, key=lambda r: (r.day, r.team, r.customer_type)), []
+    invoices = dict(ch.query_rows(sql("claude_code_workspace_cost_of_days"), params))
     reconciliations = []
     for day in sorted(set(api) | set(invoices)):
         rows += split_day(day, api.get(day, {}), invoices.get(day))
@@ -84,9 +89,10 @@ def team_spend(ch: ClickHouseResource, workspace_id: str, start: date, end: date
     return sorted(rows, key=lambda r: (r.day, r.team, r.customer_type)), reconciliations
 
 
-def replace_team_spend(ch: ClickHouseResource, workspace_id: str, start: date, end: date, computed_at: datetime
-                       ) -> tuple[list[TeamDay], list[Reconciliation]]:
+def replace_team_spend(ch: ClickHouseResource, workspace_id: str | None, start: date, end: date,
+                       computed_at: datetime) -> tuple[list[TeamDay], list[Reconciliation]]:
     rows, reconciliations = team_spend(ch, workspace_id, start, end)
+    workspace_id = workspace_id or ""
     params = {"start": start, "end": end, "computed_at": computed_at}
     with ch.connect() as client:
         if rows:

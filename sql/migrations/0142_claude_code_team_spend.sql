@@ -2,7 +2,8 @@
 -- customer_type 'api': charged_usd = the cost report's cost of the Claude Code workspace that day, split over
 -- teams by their share of Claude Code's estimated cost (largest remainder in 1e-12 USD, so the day's parts sum
 -- to the cost report exactly); provisional = 1 where the day has no cost report yet (charged = the estimate).
--- customer_type 'subscription': showback only, charged_usd = 0 (not on the API invoice).
+-- customer_type 'subscription': showback only, charged_usd = 0 (not on the API invoice). No claude_code.workspace_id
+-- configured: api rows are shown with charged_usd = 0 (the spend stays where the allocation put it).
 CREATE TABLE IF NOT EXISTS claude_code_team_daily
 (
     date                        Date,
@@ -52,7 +53,8 @@ SELECT
 FROM
 (
     SELECT toStartOfMonth(hour) AS month, team, allocated_cost_usd AS allocated,
-           if((toDate(hour), workspace_id) IN (SELECT date, workspace_id FROM claude_code_team_daily), allocated_cost_usd,
+           if((toDate(hour), workspace_id) IN (SELECT date, workspace_id FROM claude_code_team_daily
+                                               WHERE customer_type = 'api' AND charged_usd != 0), allocated_cost_usd,
               toDecimal128(0, 12)) AS workspace,
            toDecimal128(0, 12) AS api, toDecimal128(0, 12) AS subscription
     FROM allocation_hourly

@@ -284,3 +284,14 @@ def test_a_bad_claude_code_section_leaves_the_allocation_checks_as_they_are(tmp_
     path.write_text(CONFIG.replace("page_size: 1", "page_size: 0"))
 
     assert claude_code_workspaces(LedgerConfig(path=str(path))) == frozenset()
+
+
+def test_without_a_claude_code_workspace_the_api_estimate_is_shown_but_not_charged(simulator, ch, tmp_path):
+    path = tmp_path / "ledger.yaml"
+    path.write_text(CONFIG.replace(f"  workspace_id: {WORKSPACE}\n", ""))
+
+    run([admin_cost_daily, claude_code_usage_daily, claude_code_team_daily], ch, LedgerConfig(path=str(path)))
+
+    assert ch.query_rows("SELECT team, customer_type, estimated_cost_usd, charged_usd FROM claude_code_team_daily "
+                         "FINAL WHERE customer_type = 'api' ORDER BY team") == [
+        ("platform", "api", Decimal("0.65"), Decimal(0)), ("search", "api", Decimal("1.00"), Decimal(0))]
