@@ -64,6 +64,7 @@ WORKSPACES = (
     Workspace("wrkspc_01SearchProd", "Search", {"cost-center": "CC-100 Search", "env": "prod"}),
     Workspace("wrkspc_01SupportBots", "Support", {"cost-center": "CC-200 Customer Support"}),
     Workspace("wrkspc_01ResearchLab", "Research", None),
+    Workspace("wrkspc_01ClaudeCode", "Claude Code"),
 )
 
 API_KEYS = (
@@ -72,6 +73,7 @@ API_KEYS = (
     ApiKey("apikey_01GrowthMail", "growth-mailer", None, "growth", "2025-08-01T08:00:00Z"),
     ApiKey("apikey_01ResearchBatch", "research-batch", "wrkspc_01ResearchLab", "research", "2025-05-20T12:00:00Z"),
     ApiKey("apikey_01SharedPlatform", "platform-shared", None, "platform", "2025-04-11T15:45:00Z"),
+    ApiKey("apikey_01ClaudeCode", "claude-code-devs", "wrkspc_01ClaudeCode", "platform", "2025-09-01T09:00:00Z"),
 )
 
 # Every price dimension shows somewhere: batch (eval-batch), fast mode (deep-dive), US inference (ticket-triage,
@@ -108,6 +110,12 @@ FEATURES = (
             "claude-haiku-4-5-20251001", 6, 1200, 200, 4400, 300),
     Feature("console", "workbench", "dev", None, None,
             "claude-sonnet-4-6", 0.5, 3000, 900, 0, 0, emits_events=False, inference_geo="global"),
+    # Claude Code on the API (customer_type api): the developers' sessions bill to the Claude Code workspace's
+    # key and emit no application events; the Claude Code usage report splits them by developer.
+    Feature("platform", "claude-code", "dev", "apikey_01ClaudeCode", "wrkspc_01ClaudeCode",
+            "claude-sonnet-4-6", 4, 12000, 900, 6000, 300, emits_events=False, inference_geo="global"),
+    Feature("platform", "claude-code-quick", "dev", "apikey_01ClaudeCode", "wrkspc_01ClaudeCode",
+            "claude-haiku-4-5-20251001", 3, 3000, 200, 6000, 300, emits_events=False),
 )
 
 TEAMS = {
@@ -118,6 +126,34 @@ TEAMS = {
     "data": "CC-500 Data Platform",
     "platform": "CC-500 Data Platform",
 }
+
+
+
+@dataclass(frozen=True)
+class ClaudeCodeActor:
+    """Who uses Claude Code (``demo/simulator/claude_code.py`` serves the report). API actors (customer_type
+    api) share the Claude Code workspace's calls: a call belongs to ``API_CLAUDE_CODE_ACTORS[n % len]`` where
+    ``n`` is the number in the call's user id. Subscription users (Pro/Team/Enterprise seats) bill nothing on
+    the API invoice: ``subscription_day`` is their fixed weekday usage (model, input, output, cache read,
+    cache creation tokens, estimated cents)."""
+
+    actor_type: str  # "user_actor" (email_address) or "api_actor" (api_key_name)
+    name: str  # the email address or the API key's name
+    customer_type: str  # "api" or "subscription"
+    terminal_type: str | None  # None: the report carries no terminal (a CI job)
+    subscription_day: tuple[str, int, int, int, int, int] | None = None
+
+
+API_CLAUDE_CODE_ACTORS = (
+    ClaudeCodeActor("user_actor", "ana.lopez@example.com", "api", "vscode"),
+    ClaudeCodeActor("user_actor", "ben.okafor@example.com", "api", "iTerm.app"),
+    ClaudeCodeActor("user_actor", "chen.wei@research.example.com", "api", "ghostty"),
+    ClaudeCodeActor("api_actor", "claude-code-ci", "api", None),
+)
+SUBSCRIPTION_CLAUDE_CODE_ACTORS = (
+    ClaudeCodeActor("user_actor", "dana.smith@example.com", "subscription", "cursor",
+                    ("claude-sonnet-4-6", 180_000, 24_000, 900_000, 60_000, 212)),
+)
 
 REPLAY_SHARE = 0.004  # events written twice (a retrying emitter): dedup must absorb them
 

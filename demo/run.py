@@ -18,6 +18,7 @@ from demo.allocation import run_allocation_demo, run_statement_demo
 from demo.anomalies import run_anomaly_demo
 from demo.budgets import run_budget_demo
 from demo.cache import run_cache_demo
+from demo.claude_code import run_claude_code_demo
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window, write_demo_events
 from demo.reliability import run_rate_limit_health_demo
@@ -69,6 +70,7 @@ def main() -> None:
         assert prices.success, "the price refresh failed; see the log file"
         print_event_summary(ch, written)
         run_admin_api_demo(instance, ch)
+        run_claude_code_demo(instance, ch)  # after the cost report: it splits the Claude Code workspace's cost
         # The price lookup again, with the rates the cost report just taught (a model missing from the price file).
         prices = defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance, run_config=LOG_LEVEL)
         assert prices.success, "the price refresh failed; see the log file"

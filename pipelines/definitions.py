@@ -19,6 +19,8 @@ from pipelines.anomalies import definitions as anomalies
 from pipelines.budgets import definitions as budgets
 from pipelines.budgets.guard_resource import GuardRedis
 from pipelines.cache import definitions as cache
+from pipelines.claude_code import definitions as claude_code
+from pipelines.claude_code.pseudonyms import Pseudonymiser
 from pipelines.events import definitions as events
 from pipelines.events.landing_zone_resource import LandingZone
 from pipelines.kafka import definitions as kafka
@@ -30,7 +32,7 @@ from pipelines.reports import definitions as reports
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs,
-           anomalies.defs, reports.defs)
+           anomalies.defs, reports.defs, claude_code.defs)
 
 
 def build_definitions() -> Definitions:
@@ -46,6 +48,7 @@ def build_definitions() -> Definitions:
         "admin_api": AdminApiClient.from_env(),
         "ledger_config": ledger_config,
         "guard_redis": GuardRedis.from_env(),
+        "pseudonyms": Pseudonymiser.from_env(),
     }
     source = KafkaSource.from_env()
     if not source.configured:

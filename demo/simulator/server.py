@@ -1,8 +1,9 @@
 """A local Anthropic Admin API for the demo and the tests: a real HTTP server on 127.0.0.1.
 
-It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys``, the configured
-``rate_limits`` of the organisation and of each workspace (``demo/simulator/rate_limits.py``) and the Analytics
-API's ``analytics/usage_report`` and ``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
+It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys``, ``usage_report/claude_code``
+(``demo/simulator/claude_code.py``), the configured ``rate_limits`` of the organisation and of each workspace
+(``demo/simulator/rate_limits.py``) and the Analytics API's ``analytics/usage_report`` and
+``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
 organisation (``demo/organisation.py``): every call of every feature, including the traffic
 that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
 validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
@@ -40,17 +41,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from demo.organisation import (
+    API_CLAUDE_CODE_ACTORS,
     API_KEYS,
     RATE_LIMIT_GROUPS,
+    SUBSCRIPTION_CLAUDE_CODE_ACTORS,
     WORKSPACE_RATE_LIMITS,
     WORKSPACES,
     ApiKey,
     Call,
+    ClaudeCodeActor,
     RateLimitGroup,
     Workspace,
     calls_in_hour,
 )
 from demo.simulator import analytics
+from demo.simulator.claude_code import CLAUDE_CODE_PATH, ClaudeCodeRequestError, claude_code_page
 from demo.simulator.rate_limits import (
     PAGE_LIMITS,
     RateLimitQueryError,
@@ -108,6 +113,9 @@ class SimulatorState:
     rate_limit_groups: Sequence[RateLimitGroup] = RATE_LIMIT_GROUPS
     workspace_rate_limits: dict[str, dict[str, tuple[tuple[str, int], ...]]] = field(
         default_factory=lambda: dict(WORKSPACE_RATE_LIMITS))
+    claude_code_workspace: str = "wrkspc_01ClaudeCode"  # its calls are the API actors' Claude Code usage
+    claude_code_api_actors: Sequence[ClaudeCodeActor] = API_CLAUDE_CODE_ACTORS
+    claude_code_subscription_actors: Sequence[ClaudeCodeActor] = SUBSCRIPTION_CLAUDE_CODE_ACTORS
     late_data: bool = False
     retry_after_s: int = 1
     slow_s: float = 2.0
@@ -224,7 +232,7 @@ def _betas(headers: dict[str, str]) -> set[str]:
 
 
 class AdminApi:
-    """The four endpoints over a ``SimulatorState``; each returns the JSON body of a 200 answer."""
+    """The endpoints over a ``SimulatorState``; each returns the JSON body of a 200 answer."""
 
     def __init__(self, state: SimulatorState) -> None:
         self.state = state
@@ -360,6 +368,15 @@ def _page_size(query: dict[str, list[str]]) -> int | None:
     return None if _one(query, "limit") is None else _int(query, "limit", 0, *PAGE_LIMITS)
 
 
+    def claude_code(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
+        state = self.state
+        try:
+            return claude_code_page(query, self.calls, state.claude_code_workspace, state.claude_code_api_actors,
+                                    state.claude_code_subscription_actors, state.now().date())
+        except ClaudeCodeRequestError as exc:
+            raise ApiError(400, str(exc)) from None
+
+
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -396,6 +413,7 @@ ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dic
     analytics.ANALYTICS_COST_PATH: AdminApi.analytics_cost_report,
     analytics.ANALYTICS_USAGE_PATH: AdminApi.analytics_usage_report,
     "/v1/organizations/rate_limits": AdminApi.rate_limits,
+    CLAUDE_CODE_PATH: AdminApi.claude_code,
 }
 WORKSPACE_RATE_LIMITS_PATH = re.compile(r"/v1/organizations/workspaces/([^/]+)/rate_limits")
 _request_ids = count(1)

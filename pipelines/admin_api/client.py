@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any, Protocol
@@ -38,6 +38,9 @@ API_KEYS_PATH = "/v1/organizations/api_keys"
 # the organisation and of one workspace, paginated by ``next_page`` alone (no has_more).
 RATE_LIMITS_PATH = "/v1/organizations/rate_limits"
 WORKSPACE_RATE_LIMITS_PATH = "/v1/organizations/workspaces/{workspace_id}/rate_limits"
+# One UTC day per call, cursor pages of up to 1000 records
+# (https://platform.claude.com/docs/en/api/admin/usage_report/retrieve_claude_code).
+CLAUDE_CODE_REPORT_PATH = "/v1/organizations/usage_report/claude_code"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 MAX_BUCKETS_PER_PAGE = {"1m": 1440, "1h": 168, "1d": 31}
 ERROR_TEXT_LIMIT = 300
@@ -116,7 +119,7 @@ class AdminApiClient(ConfigurableResource):
 
 
 class AdminApiSession:
-    """Paginated reads of the endpoints the collector uses; ``stats`` counts requests, pages, retries."""
+    """Paginated reads of the endpoints the collectors use; ``stats`` counts requests, pages, retries."""
 
     def __init__(self, http: httpx.Client, config: AdminApiClient, key: str, log: Log) -> None:
         self._http = http
@@ -140,6 +143,10 @@ class AdminApiSession:
         params = {"starting_at": rfc3339(start), "ending_at": rfc3339(end), "bucket_width": "1d",
                   "group_by[]": list(group_by), "limit": MAX_BUCKETS_PER_PAGE["1d"]}
         return self._report(COST_REPORT_PATH, params)
+
+    def claude_code_report(self, day: date, limit: int) -> Iterator[dict]:
+        """Records of ``/usage_report/claude_code`` for the UTC ``day``, every page."""
+        return self._report(CLAUDE_CODE_REPORT_PATH, {"starting_at": day.isoformat(), "limit": limit})
 
     def workspaces(self) -> Iterator[dict]:
         return self._list(WORKSPACES_PATH, {"include_archived": "true"})

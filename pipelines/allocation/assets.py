@@ -28,7 +28,8 @@ from pipelines.allocation.discounts import analytics_of, spread, team_figures
 from pipelines.allocation.export import export_chargeback, latest_version, statement_name
 from pipelines.allocation.focus import FOCUS_VERSION, export_focus
 from pipelines.allocation.months import is_closed, parse_month
-from pipelines.ledger_config import LedgerConfig
+from pipelines.claude_code.config import ClaudeCodeConfig
+from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.metadata import bar, markdown_table
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.partitions import partitions_start
@@ -42,6 +43,16 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=f"{partitions_start(
 
 def _usd(amount: Decimal) -> str:
     return f"{amount:,.2f}"
+
+
+def claude_code_workspaces(ledger_config: LedgerConfig) -> frozenset[str]:
+    """The Claude Code workspace (its usage report explains it, not events); a bad claude_code: section leaves
+    the allocation as it is (the Claude Code assets report it)."""
+    try:
+        workspace = ledger_config.section(ClaudeCodeConfig).claude_code.workspace_id
+    except LedgerConfigError:
+        return frozenset()
+    return frozenset() if workspace is None else frozenset({workspace})
 
 
 @asset(
@@ -65,7 +76,7 @@ def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
         teams = clickhouse.query_rows(sql("allocation_by_team_of_month"), {"month": month})
         check_results = [
             sums_to_authority(clickhouse, month),
-            *reconciliation_checks(clickhouse, month, config.reconciliation),
+            *reconciliation_checks(clickhouse, month, config.reconciliation, claude_code_workspaces(ledger_config)),
             unknown_models(clickhouse, month),
         ]
     allocated = sum((row[4] for row in teams), Decimal(0))

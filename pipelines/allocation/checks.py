@@ -122,11 +122,15 @@ def coverage_advice(low: list[tuple], threshold: float) -> str | None:
             "them; to accept the gap, lower reconciliation.coverage_warn_below.")
 
 
-def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation) -> list[AssetCheckResult]:
+def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconciliation,
+                          explained_elsewhere: frozenset[str] = frozenset()) -> list[AssetCheckResult]:
+    """``explained_elsewhere``: workspaces whose usage another report explains (the Claude Code workspace: its
+    usage report names who used it), left out of the coverage warning."""
     rows = ch.query_rows(sql("allocation_reconciliation_of_month_rows"), {"month": month})
     low = [(day, workspace or "(default)", authority, explained, f"{_ratio(explained, authority):.2%}")
            for day, workspace, authority, _events, explained, _over, _pending in rows
-           if authority and _ratio(explained, authority) < limits.coverage_warn_below]
+           if authority and _ratio(explained, authority) < limits.coverage_warn_below
+           and workspace not in explained_elsewhere]
     authority = sum(row[2] for row in rows)
     events = sum(row[3] for row in rows)
     explained = sum(row[4] for row in rows)
@@ -146,6 +150,7 @@ def reconciliation_checks(ch: ClickHouseResource, month: date, limits: Reconcili
                 "authority_tokens": authority,
                 "explained_tokens": explained,
                 "days_x_workspaces_below": len(low),
+                "explained_by_claude_code": ", ".join(sorted(explained_elsewhere)) or "none",
                 "below_threshold": MetadataValue.md(
                     _shown(sorted(low, key=lambda r: (r[3] / r[2], r[0], r[1])),
                            ["day", "workspace", "Admin API tokens", "explained", "coverage"], "lowest coverage first")

@@ -16,7 +16,8 @@ from pipelines.budgets.periods import PeriodKind
 from pipelines.emitter.guard_state import OnRedisError, Policy, scope_covers
 from pipelines.ledger_config import ConfigSection
 
-Scope = Literal["org", "workspace", "team", "feature", "api_key"]
+Scope = Literal["org", "workspace", "team", "feature", "api_key", "person"]
+PSEUDONYM_PREFIX = "person_"  # pipelines.claude_code.pseudonyms: a person budget names no email
 DEFAULT_THRESHOLDS = (Decimal(50), Decimal(75), Decimal(90), Decimal(100))
 
 
@@ -29,8 +30,8 @@ class Budget(BaseModel):
     scope: Scope
     target: str | None = Field(
         default=None,
-        description="The team, feature, workspace id ('' = default workspace) or api key id ('' = console); "
-        "none for org.",
+        description="The team, feature, workspace id ('' = default workspace), api key id ('' = console) or a "
+        "person's pseudonym (person_…, Claude Code spend); none for org.",
     )
     env: str | None = None
     period: PeriodKind
@@ -77,6 +78,11 @@ class Budget(BaseModel):
             return "target: an org budget has no target"
         if self.scope != "org" and self.target is None:
             return f"target: a {self.scope} budget needs a target"
+        if self.scope == "person" and not (self.target or "").startswith(PSEUDONYM_PREFIX):
+            return ("target: a person budget names the person's pseudonym (person_…, from "
+                    "finance_claude_code_by_person), never an email")
+        if self.scope == "person" and (self.env is not None or self.policy != "alert"):
+            return "a person budget (Claude Code spend) has no env filter and only policy alert"
         return None
 
     def _policy_problem(self) -> str | None:
@@ -96,7 +102,10 @@ class Budget(BaseModel):
         return f"{what}, env {self.env}" if self.env else what
 
     def matches(self, team: str, feature: str, env: str, workspace_id: str, api_key_id: str) -> bool:
-        """Whether spend with these rollup columns counts against this budget (the guard's rule, one home)."""
+        """Whether spend with these rollup columns counts against this budget (the guard's rule, one home); a
+        person budget's spend is Claude Code's per person, never a rollup row."""
+        if self.scope == "person":
+            return False
         return scope_covers(self.scope, self.target, self.env, team=team, feature=feature, env=env,
                             workspace_id=workspace_id, api_key_id=api_key_id)
 

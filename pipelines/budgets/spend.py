@@ -65,6 +65,7 @@ class DailySpend:
     unpriced_units: int
     data_until: datetime
     spend_before_hour_usd: Decimal = Decimal(0)  # in the hours of the day before the hour of day asked for
+    person: str = ""  # a person's pseudonym: Claude Code spend, counted by person budgets only
 
 
 def refresh_window_start(now: datetime) -> datetime:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
+from pipelines.budgets.claude_code import claude_code_person_spend, with_claude_code_teams
 from pipelines.budgets.forecast import HISTORY_DAYS, DayTotal, Forecast, forecast_period
 from pipelines.budgets.model import Budget
 from pipelines.budgets.periods import Period, periods_to_check
@@ -71,10 +72,12 @@ class BudgetStatus:
 
 
 def statuses_from_daily(
-    budgets: list[Budget], daily: list[DailySpend], now: datetime, grace: timedelta = LATE_DATA_GRACE
+    budgets: list[Budget], daily: list[DailySpend], now: datetime, grace: timedelta = LATE_DATA_GRACE,
+    people: list[DailySpend] | None = None,
 ) -> list[BudgetStatus]:
     """``daily``: the rollup's days from the earliest period start (and four weeks before today) on, with
-    ``spend_before_hour_usd`` taken at ``now``'s hour of day."""
+    ``spend_before_hour_usd`` taken at ``now``'s hour of day; ``people``: Claude Code spend per person (the
+    rows of person budgets, never counted by the others)."""
     data_until = max((d.data_until for d in daily), default=None)
     data_from = min((d.day for d in daily), default=None)
     by_scope: dict[tuple[str, str, str, str, str], list[DailySpend]] = {}
@@ -82,7 +85,10 @@ def statuses_from_daily(
         by_scope.setdefault((d.team, d.feature, d.env, d.workspace_id, d.api_key_id), []).append(d)
     statuses = []
     for budget in budgets:
-        matching = [d for scope, rows in by_scope.items() if budget.matches(*scope) for d in rows]
+        if budget.scope == "person":
+            matching = [d for d in people or [] if d.person == budget.target]
+        else:
+            matching = [d for scope, rows in by_scope.items() if budget.matches(*scope) for d in rows]
         days = _day_totals(matching)
         for period in periods_to_check(budget.period, now, grace):
             first, end = period.start.date(), period.end.date()
@@ -114,7 +120,9 @@ def read_budget_statuses(
         return []
     history_from = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HISTORY_DAYS)
     since = min([history_from, *(p.start for b in budgets for p in periods_to_check(b.period, now, grace))])
-    return statuses_from_daily(budgets, read_daily_spend(client, since, now.hour), now, grace)
+    daily = with_claude_code_teams(client, read_daily_spend(client, since, now.hour), since)
+    people = claude_code_person_spend(client, since) if any(b.scope == "person" for b in budgets) else None
+    return statuses_from_daily(budgets, daily, now, grace, people)
 
 
 def budget_statuses(

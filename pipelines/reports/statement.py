@@ -243,6 +243,7 @@ def build_statement(ch: ClickHouseResource, month: date, attribution: Attributio
     """The month's statement, or one cost centre's page of it."""
     final = is_closed(month, now)
     daily = _month_daily_spend(ch, month)
+    budgets = [b for b in budgets if b.scope != "person"]  # a person's Claude Code is not in the statement's rollup
     teams = sorted({t for t, team in attribution.teams.items() if team.cost_center == cost_center} | {
         row[0] for row in ch.query_rows(sql("statement_teams_of_cost_centre"),
                                         {"month": month, "cost_center": cost_center})}) if cost_center else []

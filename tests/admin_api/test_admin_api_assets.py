@@ -186,7 +186,8 @@ def test_workspaces_and_api_keys_become_name_tables(simulator, ch):
     run(admin_workspaces, ch)
     run(admin_api_keys, ch)
     workspaces = ch.query_rows("SELECT workspace_id, name FROM admin_workspaces FINAL ORDER BY workspace_id")
-    assert workspaces == [("", "Default workspace"), ("wrkspc_01ResearchLab", "Research"),
+    assert workspaces == [("", "Default workspace"), ("wrkspc_01ClaudeCode", "Claude Code"),
+                          ("wrkspc_01ResearchLab", "Research"),
                           ("wrkspc_01SearchProd", "Search"), ("wrkspc_01SupportBots", "Support")]
     keys = ch.query_rows("SELECT api_key_id, name, workspace_id, status FROM admin_api_keys FINAL "
                          "WHERE api_key_id IN ('apikey_01GrowthMail', 'apikey_01SupportBot') ORDER BY api_key_id")
@@ -231,4 +232,4 @@ def test_the_dagster_cli_collects_workspaces_and_api_keys_from_the_simulator(sim
     assert simulator.api_key not in completed.stdout + completed.stderr  # an EnvVar: shown by name, never by value
     names = ClickHouseResource(ledger_home=str(tmp_path / "ledger")).query_rows(
         "SELECT workspace_id, name FROM admin_workspaces FINAL ORDER BY workspace_id")
-    assert names[:2] == [("", "Default workspace"), ("wrkspc_01ResearchLab", "Research")]
+    assert names[:2] == [("", "Default workspace"), ("wrkspc_01ClaudeCode", "Claude Code")]

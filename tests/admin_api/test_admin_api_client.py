@@ -52,7 +52,7 @@ def test_lists_are_followed_with_after_id(simulator):
     with AdminApiClient(api_key=ADMIN_KEY, list_page_size=2, **FAST).session() as session:
         keys = [k["id"] for k in session.api_keys()]
     assert keys == ["apikey_01SearchProd", "apikey_01SupportBot", "apikey_01GrowthMail", "apikey_01ResearchBatch",
-                    "apikey_01SharedPlatform"]
+                    "apikey_01SharedPlatform", "apikey_01ClaudeCode"]
     assert session.stats.pages == 3
 
 

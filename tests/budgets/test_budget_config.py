@@ -30,8 +30,8 @@ def test_a_budget_gets_the_default_thresholds_50_75_90_100(tmp_path):
     ({"amount_usd": 0}, "budget 'b1': amount_usd: Input should be greater than 0"),
     ({"amount_usd": -10}, "budget 'b1': amount_usd: Input should be greater than 0"),
     ({"thresholds": [50, 90, 75]}, "budget 'b1': thresholds: Value error, thresholds must be strictly ascending"),
-    ({"scope": "department"}, "budget 'b1': scope: Input should be 'org', 'workspace', 'team', 'feature' or "
-                              "'api_key'"),
+    ({"scope": "department"}, "budget 'b1': scope: Input should be 'org', 'workspace', 'team', 'feature', "
+                              "'api_key' or 'person'"),
     ({"period": "week"}, "budget 'b1': period: Input should be 'day' or 'month'"),
     ({"target": None}, "budget 'b1': target: a team budget needs a target"),
     ({"scope": "org"}, "budget 'b1': target: an org budget has no target"),

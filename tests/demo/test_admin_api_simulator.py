@@ -149,7 +149,7 @@ def test_lists_paginate_with_after_id_and_last_id(simulator):
     rest = get(simulator, "/v1/organizations/api_keys", limit=10, after_id=first["last_id"]).json()
     assert [k["id"] for k in first["data"]] == ["apikey_01SearchProd", "apikey_01SupportBot"]
     assert first["has_more"] is True and rest["has_more"] is False
-    assert len(rest["data"]) == 3 and rest["data"][0]["id"] == "apikey_01GrowthMail"
+    assert len(rest["data"]) == 4 and rest["data"][0]["id"] == "apikey_01GrowthMail"  # 6 keys: 2 + 4
 
 
 def test_demo_organisation_reports_traffic_that_emits_no_events():

@@ -21,7 +21,7 @@ LAYERS = (
     {"settings", "secrets", "emitter"},
     {"storage", "metadata", "ledger_config"},
     {"events", "pricing", "admin_api", "alerts"},
-    {"kafka", "allocation", "cache", "reliability"},
+    {"kafka", "allocation", "cache", "reliability", "claude_code"},
     {"budgets"},
     {"anomalies"},
     {"reports", "metrics"},
@@ -106,8 +106,8 @@ def test_imports_run_down_the_layers():
 def test_each_domain_combines_into_the_code_location_through_its_own_definitions():
     combined = (PROJECT_ROOT / "pipelines" / "definitions.py").read_text()
     domains = sorted(p.parent.name for p in (PROJECT_ROOT / "pipelines").glob("*/definitions.py"))
-    assert domains == ["admin_api", "allocation", "anomalies", "budgets", "cache", "events", "kafka", "pricing",
-                       "reliability", "reports"]
+    assert domains == ["admin_api", "allocation", "anomalies", "budgets", "cache", "claude_code", "events", "kafka",
+                       "pricing", "reliability", "reports"]
     assert all(f"from pipelines.{domain} import definitions as {domain}" in combined for domain in domains)
 
 
@@ -117,6 +117,7 @@ def test_job_names_match_their_python_names():
     import pipelines.anomalies.definitions
     import pipelines.budgets.definitions
     import pipelines.cache.definitions
+    import pipelines.claude_code.definitions
     import pipelines.events.definitions
     import pipelines.kafka.definitions
     import pipelines.pricing.definitions
@@ -124,7 +125,7 @@ def test_job_names_match_their_python_names():
     import pipelines.reports.definitions
 
     modules = [pipelines.admin_api.definitions, pipelines.allocation.definitions, pipelines.anomalies.definitions,
-               pipelines.budgets.definitions,
+               pipelines.budgets.definitions, pipelines.claude_code.definitions,
                pipelines.cache.definitions, pipelines.events.definitions, pipelines.kafka.definitions,
                pipelines.pricing.definitions, pipelines.reliability.definitions, pipelines.reports.definitions]
     jobs = {name: job for module in modules for name, job in vars(module).items()

@@ -35,11 +35,12 @@ class Traffic:
 
     def add(self, ts: datetime, *, key: str | None = "apikey_search", workspace: str | None = "wrkspc_search",
             model: str = HAIKU, tier: str = "standard", input: int = 0, output: int = 0, cache_read: int = 0,
-            write_5m: int = 0, write_1h: int = 0, web_searches: int = 0, **dimensions: object) -> Call:
+            write_5m: int = 0, write_1h: int = 0, web_searches: int = 0, user: str = "u_1",
+            **dimensions: object) -> Call:
         hour = ts.replace(minute=0, second=0, microsecond=0)
         call = Call(f"evt_{len(self.by_hour[hour])}_{ts.isoformat()}", ts,
                     feature(key, workspace, model, tier, **dimensions),
-                    "u_1", input, output, cache_read, write_5m, write_1h, web_searches, 200, 100, "prefix")
+                    user, input, output, cache_read, write_5m, write_1h, web_searches, 200, 100, "prefix")
         self.by_hour[hour].append(call)
         return call
 
