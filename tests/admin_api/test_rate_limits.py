@@ -18,6 +18,7 @@ from pipelines.storage.clickhouse import ClickHouseResource
 
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 0.05}
 SEARCH, RESEARCH, SUPPORT = "wrkspc_01SearchProd", "wrkspc_01ResearchLab", "wrkspc_01SupportBots"
+CLAUDE_CODE = "wrkspc_01ClaudeCode"
 HAIKU_GROUP = "rlg_01HaikuFour"
 
 
@@ -122,9 +123,9 @@ def test_a_group_type_other_than_model_group_has_no_entries_in_the_demo_organisa
 
 def test_the_asset_stores_the_organisation_and_every_workspace_with_inherited_values(simulator, ch):
     result = collect(ch)
-    # 4 groups x 3 limiter types for the organisation and for each of the 3 workspaces with an id
+    # 4 groups x 3 limiter types for the organisation and for each of the 4 workspaces with an id
     assert ch.query_rows("SELECT scope, count() FROM admin_rate_limits FINAL GROUP BY scope ORDER BY scope") == [
-        ("organization", 12), (RESEARCH, 12), (SEARCH, 12), (SUPPORT, 12)]
+        ("organization", 12), (CLAUDE_CODE, 12), (RESEARCH, 12), (SEARCH, 12), (SUPPORT, 12)]
     assert stored(ch, "organization") == [("input_tokens_per_minute", 4_000_000, 4_000_000, False),
                                           ("output_tokens_per_minute", 800_000, 800_000, False),
                                           ("requests_per_minute", 4_000, 4_000, False)]
@@ -135,14 +136,14 @@ def test_the_asset_stores_the_organisation_and_every_workspace_with_inherited_va
                          "AND group_id = 'rlg_01OpusFour' LIMIT 1") == [
         (["claude-opus-4-8", "claude-opus-4-6", "claude-opus-4-1", "claude-opus-4-1-20250805"],)]
     metadata = result.asset_materializations_for_node("admin_rate_limits")[0].metadata
-    assert (metadata["workspaces"].value, metadata["limits"].value, metadata["workspace_overrides"].value) == (3, 48, 3)
-    assert (metadata["requests"].value, metadata["pages"].value) == (4, 4)  # the organisation + 3 workspaces
+    assert (metadata["workspaces"].value, metadata["limits"].value, metadata["workspace_overrides"].value) == (4, 60, 3)
+    assert (metadata["requests"].value, metadata["pages"].value) == (5, 5)  # the organisation + 4 workspaces
     assert f"| {SEARCH} | Claude Haiku 4.x | requests_per_minute | 6 |" in metadata["configured_limits"].value
 
 
 def test_pages_are_followed_until_next_page_is_null(simulator, ch):
     collect(ch, list_page_size=3)
-    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(48,)]
+    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(60,)]
     pages = [r.query.get("page") is not None for r in simulator.state.requests_to(RATE_LIMITS_PATH)]
     assert pages == [False, True]  # 4 groups, 3 per page
 
@@ -152,8 +153,8 @@ def test_a_429_with_retry_after_and_5xx_answers_are_retried(simulator, ch):
     simulator.inject("429", "503", "529")
     result = collect(ch, (admin_rate_limits,))
     metadata = result.asset_materializations_for_node("admin_rate_limits")[0].metadata
-    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(48,)]
-    assert (metadata["requests"].value, metadata["retries"].value) == (7, 3)
+    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(60,)]
+    assert (metadata["requests"].value, metadata["retries"].value) == (8, 3)  # 5 pages + 3 retries
     assert metadata["retry_reasons"].value == "HTTP 429: 1, HTTP 503: 1, HTTP 529: 1"
 
 
@@ -162,7 +163,7 @@ def test_a_torn_body_and_a_dropped_connection_are_retried(simulator, ch):
     simulator.inject("malformed", "drop")
     result = collect(ch, (admin_rate_limits,))
     assert result.success
-    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(48,)]
+    assert ch.query_rows("SELECT count() FROM admin_rate_limits FINAL") == [(60,)]
 
 
 def test_an_override_the_organisation_has_no_limit_for_is_stored_with_a_null_org_limit(simulator, ch):
@@ -178,7 +179,7 @@ def test_a_removed_override_becomes_the_inherited_value_and_no_stale_row_is_left
     assert stored(ch, SEARCH) == [("input_tokens_per_minute", 4_000_000, 4_000_000, True),
                                   ("output_tokens_per_minute", 800_000, 800_000, True),
                                   ("requests_per_minute", 4_000, 4_000, True)]
-    assert ch.query_rows("SELECT count() FROM admin_rate_limits") == [(48,)]  # physically, not only after FINAL
+    assert ch.query_rows("SELECT count() FROM admin_rate_limits") == [(60,)]  # physically, not only after FINAL
 
 
 def test_a_null_value_is_an_error_naming_the_endpoint_entry_and_field():

@@ -38,10 +38,11 @@ def test_the_demo_organisation_s_tags_are_stored_and_null_tags_are_no_tags(simul
     fetch = collect_workspaces(AdminApiClient.from_env(list_page_size=2, **FAST), ch)  # two pages of two
     assert stored_tags(ch) == [
         ("", {}),
+        ("wrkspc_01ClaudeCode", {}),
         ("wrkspc_01ResearchLab", {}),  # the simulator answers "tags": null for it
         ("wrkspc_01SearchProd", {"cost-center": "CC-100 Search", "env": "prod"}),
         ("wrkspc_01SupportBots", {"cost-center": "CC-200 Customer Support"})]
-    assert (fetch.workspaces, fetch.tagged, fetch.malformed, fetch.stats.pages) == (3, 2, [], 2)
+    assert (fetch.workspaces, fetch.tagged, fetch.malformed, fetch.stats.pages) == (4, 2, [], 2)
 
 
 def test_the_simulator_serves_tags_as_a_map_or_null(simulator):
@@ -49,7 +50,8 @@ def test_the_simulator_serves_tags_as_a_map_or_null(simulator):
         "x-api-key": simulator.api_key, "anthropic-version": "2023-06-01"}).json()
     assert {w["id"]: w["tags"] for w in body["data"]} == {
         "wrkspc_01SearchProd": {"cost-center": "CC-100 Search", "env": "prod"},
-        "wrkspc_01SupportBots": {"cost-center": "CC-200 Customer Support"}, "wrkspc_01ResearchLab": None}
+        "wrkspc_01SupportBots": {"cost-center": "CC-200 Customer Support"}, "wrkspc_01ResearchLab": None,
+        "wrkspc_01ClaudeCode": {}}
 
 
 def test_tags_survive_a_retried_page(simulator, ch):
@@ -76,4 +78,4 @@ def test_a_malformed_tag_is_left_out_with_a_logged_reason_and_other_workspaces_a
             "strings; no tags stored") in warnings
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert (metadata["workspaces"].value, metadata["tagged_workspaces"].value, metadata["malformed_tags"].value) == (
-        6, 4, 2)
+        7, 4, 2)

@@ -130,7 +130,7 @@ def test_job_names_match_their_python_names():
                pipelines.pricing.definitions, pipelines.reliability.definitions, pipelines.reports.definitions]
     jobs = {name: job for module in modules for name, job in vars(module).items()
             if any(job is defined for defined in module.defs.jobs)}
-    assert len(jobs) == 13
+    assert len(jobs) == 14
     assert {name: job.name for name, job in jobs.items()} == {name: name for name in jobs}
 
 
