@@ -259,6 +259,11 @@ night): its usage events from {DEMO_FROM:%Y-%m-%d} written, ingested and priced 
   so far. The interval assumes no trend and is too narrow then (56 % of the actual totals inside it).
 - The interval assumes the day-to-day noise of the last four weeks continues; a step change (a new
   feature launched mid-month) falls outside it until the level catches up, within a week.
+- Team data's figures measure a price start, not the forecast: its features run on `claude-sonnet-5`
+  (priced from 2026-06-30 in pipelines/pricing/model_prices.csv) and `claude-haiku-5-5` (from 2026-10-07),
+  and event-priced spend leaves a call unpriced before its model's price starts. Its series therefore
+  steps up on 30 June, and both methods miss the step alike (the forecast and the run rate within a point
+  of each other); the other series are priced throughout.
 """)
 
 

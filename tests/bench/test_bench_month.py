@@ -3,12 +3,16 @@ and that the allocation of it accounts for exactly the Admin API's tokens."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bench.month import MONTH, build_month, ledger_config
+from bench.incremental import sql as incremental_sql
+from bench.month import END, MONTH, build_month, ledger_config
 from bench.month import sql as bench_sql
+from pipelines.admin_api.assets import USAGE_LATE_HOURS
+from pipelines.admin_api.collect import fetch_time, replace_usage_range
 from pipelines.allocation.allocate import allocate_month
 from pipelines.events.load import stored_events
 
@@ -48,3 +52,13 @@ def test_the_allocation_of_the_month_accounts_for_exactly_the_admin_api_tokens(m
         bench_sql("allocation_of_month_summary"), {"month": MONTH})
     assert tokens == authority
     assert residual > 0  # console use and the cells reporting more than the events
+
+
+def test_the_incremental_benchmark_writes_back_the_hours_it_reads_as_a_re_fetch(month) -> None:
+    """bench/incremental.py re-fetches the month's last hours from admin_usage_hourly and writes them back."""
+    start = END - timedelta(hours=USAGE_LATE_HOURS)
+    before = month.query_rows("SELECT count(), sum(output_tokens) FROM admin_usage_hourly FINAL")
+    rows = month.query_rows(incremental_sql("admin_usage_hourly_between"), {"start": start, "end": END})
+    replace_usage_range(month, rows, start, END, fetch_time())
+    assert rows
+    assert month.query_rows("SELECT count(), sum(output_tokens) FROM admin_usage_hourly FINAL") == before
