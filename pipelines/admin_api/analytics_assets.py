@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from pipelines.admin_api.analytics import fetch_analytics_cost
-from pipelines.admin_api.assets import _range_asset, _request_metadata, daily_partitions, range_tags
+from pipelines.admin_api.assets import daily_partitions, range_asset, range_tags, request_metadata
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.admin_api.config import AnalyticsApiConfig
 from pipelines.ledger_config import LedgerConfig
@@ -32,7 +32,7 @@ NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Analytics API collector is idl
 CHECK = "groups_add_up_to_the_total"
 
 
-@_range_asset(
+@range_asset(
     group_name="admin_api",
     kinds={"clickhouse"},
     partitions_def=daily_partitions,
@@ -62,7 +62,7 @@ def analytics_cost_daily(context: AssetExecutionContext, clickhouse: ClickHouseR
             "days": fetch.days,
             "rows": fetch.rows,
             "days_beyond_top_groups": fetch.capped_days,
-            **_request_metadata(fetch.stats),
+            **request_metadata(fetch.stats),
             "list_cost_usd": str(fetch.list_usd.normalize()),  # exact, as text: money is never a float
             "net_cost_usd": str(fetch.net_usd.normalize()),
             "discount_usd": str((fetch.list_usd - fetch.net_usd).normalize()),

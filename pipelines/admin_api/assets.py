@@ -47,14 +47,15 @@ def range_tags(first_key: str, last_key: str) -> dict[str, str]:
     return {PARTITION_RANGE_START_TAG: first_key, PARTITION_RANGE_END_TAG: last_key}
 
 
-def _range_asset(**kwargs):
+def range_asset(**kwargs):
     """``@asset`` whose backfills run as one run per range (Dagster flags the parameter beta: noise here)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BetaWarning)
         return asset(backfill_policy=BackfillPolicy.single_run(), **kwargs)
 
 
-def _request_metadata(stats: RequestStats) -> dict:
+def request_metadata(stats: RequestStats) -> dict:
+    """Every Admin API asset's request counts: pages, requests, retries and why."""
     return {
         "pages": stats.pages,
         "requests": stats.requests,
@@ -63,7 +64,7 @@ def _request_metadata(stats: RequestStats) -> dict:
     }
 
 
-@_range_asset(
+@range_asset(
     group_name="admin_api",
     kinds={"clickhouse"},
     partitions_def=hourly_partitions,
@@ -83,7 +84,7 @@ def admin_usage_hourly(
         "range": f"{window.start:%Y-%m-%d %H:00} .. {window.end:%Y-%m-%d %H:00} UTC",
         "buckets": fetch.buckets,
         "rows": fetch.rows,
-        **_request_metadata(fetch.stats),
+        **request_metadata(fetch.stats),
         **{f"tokens_{column}": total for column, total in fetch.tokens.items()},
         "tokens_by_model": MetadataValue.md(markdown_table(
             ["model", *TOKEN_COLUMNS],
@@ -92,7 +93,7 @@ def admin_usage_hourly(
     })
 
 
-@_range_asset(
+@range_asset(
     group_name="admin_api",
     kinds={"clickhouse"},
     partitions_def=daily_partitions,
@@ -111,7 +112,7 @@ def admin_cost_daily(
         "range": f"{window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (exclusive)",
         "buckets": fetch.buckets,
         "rows": fetch.rows,
-        **_request_metadata(fetch.stats),
+        **request_metadata(fetch.stats),
         "cost_usd": float(fetch.total_usd),  # for the UI's plot; the exact amount is in the table below
         "cost_by_workspace": MetadataValue.md(markdown_table(
             ["workspace", "USD"],
@@ -134,7 +135,7 @@ def admin_workspaces(
     return MaterializeResult(metadata={
         "workspaces": fetch.workspaces, "tagged_workspaces": fetch.tagged, "malformed_tags": len(fetch.malformed),
         **({"malformed": MetadataValue.md("\n".join(f"- {p}" for p in fetch.malformed))} if fetch.malformed else {}),
-        **_request_metadata(fetch.stats)})
+        **request_metadata(fetch.stats)})
 
 
 @asset(
@@ -146,7 +147,7 @@ def admin_api_keys(
     context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient
 ) -> MaterializeResult:
     found, stats = collect_api_keys(admin_api, clickhouse, log=context.log)
-    return MaterializeResult(metadata={"api_keys": found, **_request_metadata(stats)})
+    return MaterializeResult(metadata={"api_keys": found, **request_metadata(stats)})
 
 
 @asset(
@@ -169,7 +170,7 @@ def admin_rate_limits(
         "workspaces": fetch.workspaces,
         "limits": len(fetch.limits),
         "workspace_overrides": len(fetch.overrides),
-        **_request_metadata(fetch.stats),
+        **request_metadata(fetch.stats),
         "configured_limits": MetadataValue.md(markdown_table(
             ["scope", "group", "limiter", "value"],
             [(limit.scope, limit.group, limit.limit_type, f"{limit.value:,}") for limit in shown])),

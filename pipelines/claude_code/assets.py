@@ -20,7 +20,7 @@ from dagster import (
     PreviewWarning,
 )
 
-from pipelines.admin_api.assets import _range_asset, _request_metadata, daily_partitions
+from pipelines.admin_api.assets import daily_partitions, range_asset, request_metadata
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.claude_code.collect import collect_claude_code
 from pipelines.claude_code.config import ClaudeCodeConfig
@@ -37,7 +37,7 @@ def _usd(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-@_range_asset(
+@range_asset(
     group_name="claude_code",
     kinds={"clickhouse"},
     partitions_def=daily_partitions,
@@ -62,7 +62,7 @@ def claude_code_usage_daily(context: AssetExecutionContext, clickhouse: ClickHou
         "days": fetch.days,
         "records": fetch.records,
         **{f"actors_{kind}": n for kind, n in fetch.actors.items()},
-        **_request_metadata(fetch.stats),
+        **request_metadata(fetch.stats),
         "estimated_cost_usd": str(total),
         **{f"estimated_{customer}_usd": str(usd) for customer, usd in fetch.estimated_usd.items()},
         "emails_stored": fetch.people_stored,
@@ -82,7 +82,7 @@ def _check_spec() -> AssetCheckSpec:
                               "workspace; the team split always uses the cost report, so it never counts twice.")
 
 
-@_range_asset(
+@range_asset(
     group_name="claude_code",
     kinds={"clickhouse"},
     partitions_def=daily_partitions,
