@@ -363,11 +363,6 @@ class AdminApi:
                                      _one(query, "page"))
 
 
-def _page_size(query: dict[str, list[str]]) -> int | None:
-    """The Rate Limits API's ``limit``: omitted means every entry in one page."""
-    return None if _one(query, "limit") is None else _int(query, "limit", 0, *PAGE_LIMITS)
-
-
     def claude_code(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         state = self.state
         try:
@@ -375,6 +370,11 @@ def _page_size(query: dict[str, list[str]]) -> int | None:
                                     state.claude_code_subscription_actors, state.now().date())
         except ClaudeCodeRequestError as exc:
             raise ApiError(400, str(exc)) from None
+
+
+def _page_size(query: dict[str, list[str]]) -> int | None:
+    """The Rate Limits API's ``limit``: omitted means every entry in one page."""
+    return None if _one(query, "limit") is None else _int(query, "limit", 0, *PAGE_LIMITS)
 
 
 def _day_start(day: date) -> datetime:
