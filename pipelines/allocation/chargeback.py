@@ -81,7 +81,7 @@ def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
             lines.append(line)
             continue
         lines += _spread(line, [team if name == UNATTRIBUTED else name for name, _ in teams],
-                         [weight for _, weight in teams], feature=CLAUDE_CODE_FEATURE, env=env, cost_center="")
+                         [weight for _, weight in teams], feature=CLAUDE_CODE_FEATURE, cost_center="")
     return lines
 
 
