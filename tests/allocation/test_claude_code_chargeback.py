@@ -25,6 +25,8 @@ from pipelines.allocation.assets import chargeback
 from pipelines.allocation.chargeback import ChargebackLine, chargeback_lines_for, showback_lines, write_chargeback
 from pipelines.allocation.export import export_chargeback
 from pipelines.allocation.focus import export_focus
+from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.reports.statement import build_statement
 from pipelines.storage.clickhouse import ClickHouseResource
 
 WORKSPACE = "ws_research"
@@ -129,3 +131,18 @@ def test_without_a_configured_claude_code_workspace_the_owner_keeps_it(ch):
 def test_the_chargeback_s_lineage_includes_the_claude_code_split_of_its_month():
     assert {key.to_user_string() for key in chargeback.asset_deps[chargeback.key]} >= {
         "allocation", "claude_code_team_daily"}
+
+
+def test_the_statement_s_budget_spend_counts_claude_code_where_the_chargeback_does(ch):
+    # Budget spend (the rollup, with Claude Code split as team budgets count it) + shared cost (none) = chargeback:
+    # search 0.33, data 0.67 (Claude Code), research 0.50 (its 6 October); nothing left over.
+    month_of_claude_code(ch)
+    claude_code_split(ch, SPLIT_DAY, {"search": "0.333333333333", "data": "0.666666666667"})
+    charge_back(ch)
+    now = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    refresh_spend_rollup(ch, now)
+    statement = build_statement(ch, OCTOBER, config(shared_cost_policy="none"), [], now)
+    [shared] = [s for s in statement.sections if s.anchor == "shared-cost"]
+    assert shared.table_rows == (("CC-100 Search", "search", "$0.33", "$0.00", "$0.33", "$0.00"),
+                                 ("CC-400 Research", "research", "$0.50", "$0.00", "$0.50", "$0.00"),
+                                 ("CC-500 Data", "data", "$0.67", "$0.00", "$0.67", "$0.00"))
