@@ -100,11 +100,13 @@ def allocation(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     group_name="allocation",
     kinds={"clickhouse"},
     partitions_def=monthly_partitions,
-    deps=[AssetKey("allocation")],
+    # claude_code_team_daily is daily: the default time-window mapping gives the month's days
+    deps=[AssetKey("allocation"), AssetKey("claude_code_team_daily")],
     check_specs=chargeback_check_specs(monthly_partitions),
     description="Chargeback (chargeback_monthly): the month's showback per cost centre / team / feature / env / "
     "model after the shared-cost policy, rounded to the cent so the lines sum to the month's total. A line's cost "
-    "centre: its workspace's cost-centre tag, else its team's (docs/finance.md).",
+    "centre: its workspace's cost-centre tag, else its team's (docs/finance.md). The Claude Code workspace's cost "
+    "goes to its users' teams (feature claude-code) on the days claude_code_team_daily splits it.",
 )
 def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                ) -> MaterializeResult:

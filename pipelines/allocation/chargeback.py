@@ -4,10 +4,17 @@ The month's showback is summed to lines (team, feature, env, model, cost type, c
 is left is a few hundred lines at most, so the policy and the cent rounding run here with exact decimals. A line's
 ``priced_from`` is the least certain of its rows' (unpriced, learned_rate, list, cost_report: the first that
 occurs).
+
+Claude Code (docs/claude_code.md): on the days its split of the Claude Code workspace's invoice exists
+(``claude_code_team_daily`` via the view ``claude_code_charged_shares``), each of that workspace's showback rows
+of the day is split over the day's teams in proportion to their charged USD (largest remainder: tokens, list and
+allocated cost, exactly) and labelled feature ``claude-code``; the part of ``unattributed`` Claude Code users stays
+with the row's team (the workspace's owner). Its cost centre is the team's. Other days stay with the owner.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -23,6 +30,7 @@ from pipelines.storage.sql_files import Queries
 sql = Queries(__file__)
 
 SHARED_COST_FEATURE = "(shared cost)"
+CLAUDE_CODE_FEATURE = "claude-code"
 TOKEN_COLUMNS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
                  "output_tokens", "web_search_requests")
 PICO = Decimal("0.000000000001")  # the 1e-12 USD unit of Decimal(38, 12)
@@ -58,11 +66,23 @@ class ChargebackLine:
 
 
 def showback_lines(ch: ClickHouseResource, month: date) -> list[Line]:
-    rows = ch.query_rows(sql("chargeback_lines_of_month"), {"month": month})
-    return [Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional),
-                 cost_type, priced_from, cost_center)
-            for team, feature, env, model, cost_type, *tokens, list_cost, allocated, provisional, priced_from,
-            cost_center in rows]
+    """The month's lines before the shared-cost policy, the Claude Code workspace's split over its users' teams."""
+    shares: dict[tuple[date, str], list[tuple[str, int]]] = defaultdict(list)
+    for day, workspace_id, team, charged in ch.query_rows(sql("chargeback_claude_code_shares_of_month"),
+                                                          {"month": month}):
+        shares[(day, workspace_id)].append((team, int(charged / PICO)))
+    lines: list[Line] = []
+    for (claude_code, day, workspace_id, team, feature, env, model, cost_type, *tokens, list_cost, allocated,
+         provisional, priced_from, cost_center) in ch.query_rows(sql("chargeback_lines_of_month"), {"month": month}):
+        line = Line(team, feature, env, model, tuple(int(t) for t in tokens), list_cost, allocated, bool(provisional),
+                    cost_type, priced_from, cost_center)
+        teams = shares.get((day, workspace_id)) if claude_code else None
+        if not teams:
+            lines.append(line)
+            continue
+        lines += _spread(line, [team if name == UNATTRIBUTED else name for name, _ in teams],
+                         [weight for _, weight in teams], feature=CLAUDE_CODE_FEATURE, cost_center="")
+    return lines
 
 
 def _merge(lines: Iterable[Line]) -> list[Line]:
@@ -86,13 +106,13 @@ def _split_amount(amount: Decimal, weights: list[int]) -> list[Decimal]:
     return [units * PICO for units in split_integer(int(amount / PICO), weights)]
 
 
-def _spread(line: Line, teams: list[str], weights: list[int]) -> list[Line]:
-    """One unattributed line split over teams in proportion to their weights, exactly."""
+def _spread(line: Line, teams: list[str], weights: list[int], **labels: str) -> list[Line]:
+    """One line split over teams in proportion to their weights, exactly, relabelled with ``labels``."""
     tokens = [split_integer(count, weights) for count in line.tokens]
     list_costs = _split_amount(line.list_cost_usd, weights)
     showback = _split_amount(line.showback_cost_usd, weights)
-    return [replace(line, team=team, feature=SHARED_COST_FEATURE, env="", tokens=tuple(t[i] for t in tokens),
-                    list_cost_usd=list_costs[i], showback_cost_usd=showback[i]) for i, team in enumerate(teams)]
+    return [replace(line, team=team, tokens=tuple(t[i] for t in tokens), list_cost_usd=list_costs[i],
+                    showback_cost_usd=showback[i], **labels) for i, team in enumerate(teams)]
 
 
 def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
@@ -115,7 +135,8 @@ def apply_policy(lines: list[Line], policy: SharedCostPolicy) -> list[Line]:
     if not teams:
         return _merge(lines)
     weights = [int(by_team[team] / PICO) for team in teams]
-    return _merge(owned + [part for line in residual for part in _spread(line, teams, weights)])
+    return _merge(owned + [part for line in residual
+                           for part in _spread(line, teams, weights, feature=SHARED_COST_FEATURE, env="")])
 
 
 def chargeback_lines_for(lines: list[Line], config: AttributionConfig, month_closed: bool) -> list[ChargebackLine]:

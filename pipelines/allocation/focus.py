@@ -6,9 +6,10 @@ One row per charge: a chargeback line (team, feature, env, model, cost type) tak
 tier, context window, prompt band, inference geo and speed, the SKU price it was billed at. Each line's cents are
 paid out over its rows in proportion to their exact amounts (largest remainder, 1e-12 USD), so the rows of a
 line sum to it exactly and the dataset's BilledCost sums to the chargeback to the cent. Shared-cost lines take
-the composition of the unattributed usage they came from. A correction (a restated month already exported) keeps
-the rows of the version it supersedes and adds, per charge, the difference as a row with ChargeClass
-``Correction``. Nothing time-dependent is written: the same data gives byte-identical files.
+the composition of the unattributed usage they came from, Claude Code lines (feature ``claude-code``) that of
+the Claude Code workspace's rows on the days they were split (``ledger-claude-code-share``). A correction (a
+restated month already exported) keeps the rows of the version it supersedes and adds, per charge, the difference
+as a row with ChargeClass ``Correction``. Nothing time-dependent is written: the same data gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.allocation.chargeback import SHARED_COST_FEATURE, TOKEN_COLUMNS
+from pipelines.allocation.chargeback import CLAUDE_CODE_FEATURE, SHARED_COST_FEATURE, TOKEN_COLUMNS
 from pipelines.allocation.config import UNATTRIBUTED
 from pipelines.allocation.export import ALLOCATED, export_rows, write_atomically
 from pipelines.allocation.months import month_bounds
@@ -79,7 +80,7 @@ ARROW_TYPES = {"Decimal": pa.decimal128(38, 12), "String": pa.string(), "JSON": 
 SCHEMA = pa.schema([pa.field(name, ARROW_TYPES[kind], nullable=nulls) for name, kind, nulls in COLUMNS])
 # How the ledger split each origin charge (a cost report row) between its allocated rows (docs/finance.md).
 ALLOCATION_METHODS = {"events": "ledger-event-share", "owner": "ledger-owner", "unattributed": "ledger-unattributed",
-                      "shared": "ledger-shared-cost"}
+                      "shared": "ledger-shared-cost", "claude_code": "ledger-claude-code-share"}
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ def _rows_of_lines(lines: list[list[Any]], details: list[dict[str, Any]], hourly
                          "list_cost_usd", "allocated_cost_usd", "share", "provisional", "cost_type", "priced_from"),
                         values, strict=True))
         shared = line["feature"] == SHARED_COST_FEATURE
+        claude_code = line["feature"] == CLAUDE_CODE_FEATURE  # a team's part of the Claude Code workspace's rows
         origin = (UNATTRIBUTED, "", "", line["model"], line["cost_type"]) if shared else \
+            ("", CLAUDE_CODE_FEATURE, line["env"], line["model"], line["cost_type"]) if claude_code else \
             (line["team"], line["feature"], line["env"], line["model"], line["cost_type"])
         # the rows of the line's cost centre; else those allocated without one, to which chargeback gave the
         # team's (the residual of untagged workspaces moved by the shared-cost policy)
@@ -139,7 +142,7 @@ def _rows_of_lines(lines: list[list[Any]], details: list[dict[str, Any]], hourly
             continue
         billed = _pay_out(Decimal(values[ALLOCATED]), [Decimal(r["allocated_cost_usd"]) for r in rows])
         quantities = [int(r["quantity"]) for r in rows]
-        if shared:  # this team's tokens of the shared line, per token type, over the unattributed rows
+        if shared or claude_code:  # this team's tokens of the line, per token type, over the rows it came from
             for column, token_type in TOKEN_TYPE_OF_COLUMN.items():
                 members = [i for i, r in enumerate(rows) if r["token_type"] == token_type and r["quantity"]]
                 if members:

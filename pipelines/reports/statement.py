@@ -32,6 +32,7 @@ from pipelines.allocation.chargeback import SHARED_COST_FEATURE
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import statement_name
 from pipelines.allocation.months import is_closed, month_bounds
+from pipelines.budgets.claude_code import with_claude_code_teams
 from pipelines.budgets.model import Budget
 from pipelines.budgets.spend import DailySpend, read_daily_spend
 from pipelines.reports import charts
@@ -88,9 +89,11 @@ class Statement:
 
 
 def _month_daily_spend(ch: ClickHouseResource, month: date) -> list[DailySpend]:
+    """The month's budget spend, Claude Code where its users are (as team budgets and the chargeback count it)."""
     start, end = month_bounds(month)
     with ch.connect() as client:
-        return [d for d in read_daily_spend(client, start) if d.day < end.date()]
+        return [d for d in with_claude_code_teams(client, read_daily_spend(client, start), start)
+                if d.day < end.date()]
 
 
 def _spend_section(ch: ClickHouseResource, month: date, cost_center: str | None) -> Section:

@@ -3,7 +3,9 @@
 -- how it was priced and its list unit price: the price list's, or for a model missing from it (list cost 0) the
 -- rate the cost report billed that SKU at over the month (its amount over its tokens). Exact amounts;
 -- the export pays each chargeback line's cents out over its rows. workspace_name from admin_workspaces;
--- cost_center as allocated (a chargeback line's rows are those of its cost centre).
+-- cost_center as allocated (a chargeback line's rows are those of its cost centre). The Claude Code workspace's
+-- rows on a day its split exists (claude_code_charged_shares) are the rows of every team's Claude Code lines:
+-- team '', feature 'claude-code', no cost centre, basis 'claude_code'.
 SELECT a.team AS team, a.feature AS feature, a.env AS env, a.model AS model, a.cost_type AS cost_type,
        a.workspace_id AS workspace_id, ifNull(w.name, '') AS workspace_name, a.token_type AS token_type,
        a.service_tier AS service_tier, a.context_window AS context_window, a.prompt_band AS prompt_band,
@@ -15,14 +17,21 @@ SELECT a.team AS team, a.feature AS feature, a.env AS env, a.model AS model, a.c
        a.total_allocated AS allocated_cost_usd, a.cost_center AS cost_center
 FROM
 (
-    SELECT team, feature, env, model, cost_type, workspace_id, token_type, service_tier, context_window, prompt_band,
-           inference_geo, speed, priced_from, basis, cost_center,
+    SELECT if(claude_code, '', h.team) AS team, if(claude_code, 'claude-code', h.feature) AS feature, env, model,
+           cost_type, workspace_id, token_type, service_tier, context_window, prompt_band, inference_geo, speed,
+           priced_from, if(claude_code, 'claude_code', h.basis) AS basis,
+           if(claude_code, '', h.cost_center) AS cost_center,
            if(quantity > 0 AND list_cost_usd > 0, toDecimal128(list_cost_usd / quantity, 12), toDecimal128(0, 12))
                AS list_unit_price,
            sum(quantity) AS total_quantity, sum(list_cost_usd) AS total_list_cost,
            sum(allocated_cost_usd) AS total_allocated
-    FROM allocation_hourly
-    WHERE month = {month:Date}
+    FROM
+    (
+        SELECT *, (toDate(hour), workspace_id) IN (SELECT date, workspace_id FROM claude_code_charged_shares)
+                  AS claude_code
+        FROM allocation_hourly
+        WHERE month = {month:Date}
+    ) AS h
     GROUP BY team, feature, env, model, cost_type, workspace_id, token_type, service_tier, context_window, prompt_band,
              inference_geo, speed, priced_from, basis, list_unit_price, cost_center
 ) AS a
