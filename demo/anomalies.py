@@ -1,6 +1,6 @@
 """``make demo`` step: refresh the anomaly tables, run one round of anomaly alerts, print both.
 
-The demo organisation plants one anomaly (``demo.organisation.PLANTED_SPIKE``: a feature calling ten times its
+The demo organisation plants one anomaly (``demo.organisation.PLANTED_SPIKE``: a feature calling thirty times its
 usual rate for six hours of yesterday); this step shows it, with what moved, and its alert. Without Slack
 the alert goes to the log and ``alerts_sent``; running the demo again sends nothing twice.
 """

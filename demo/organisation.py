@@ -175,7 +175,7 @@ class PlantedSpike:
         return self.factor if spiking else 1.0
 
 
-PLANTED_SPIKE = PlantedSpike("doc-summarise", days_ago=1, first_hour=10, last_hour=16, factor=10.0)
+PLANTED_SPIKE = PlantedSpike("doc-summarise", days_ago=1, first_hour=10, last_hour=16, factor=30.0)
 
 
 @dataclass(frozen=True)

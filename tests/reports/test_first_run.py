@@ -16,6 +16,7 @@ from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, Temp
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from demo_run import BIN, DemoRun
 
+from demo.organisation import PLANTED_SPIKE
 from pipelines.definitions import defs
 from pipelines.events.definitions import landing_zone_sensor
 from pipelines.events.landing_zone_resource import LandingZone
@@ -44,6 +45,17 @@ def test_every_table_the_demo_prints_says_what_it_omits(demo: DemoRun):
     assert "every cost centre below; its " in demo.stdout  # the chargeback table: all cost centres, lines in the CSV
     assert "every budget period checked now" in demo.stdout
     assert "quieter hours are not counted" in demo.stdout  # rate limits: only hours of at least 20 calls
+
+
+def test_the_demo_finds_its_planted_spike_as_one_incident_named_by_its_feature(demo: DemoRun):
+    """demo/organisation.py PLANTED_SPIKE: one feature at thirty times its rate for six hours of yesterday."""
+    assert " in 1 incidents, " in demo.stdout
+    assert f"Top contributors: feature {PLANTED_SPIKE.feature} +$" in demo.stdout
+
+
+def test_the_demo_shows_claude_code_spend_per_team_and_the_configured_limit_headroom(demo: DemoRun):
+    assert "claude code charged per team (its workspace's invoice by estimated share): " in demo.stdout
+    assert "| workspace / model group | configured limit per minute | peak per minute | share |" in demo.stdout
 
 
 def test_ledger_sql_right_after_the_demo_reconciles_the_chargeback_to_the_cost_report(demo: DemoRun):
