@@ -14,9 +14,9 @@ from fnmatch import fnmatchcase
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from pipelines.allocation.config import UNATTRIBUTED
 from pipelines.ledger_config import ConfigSection, Strict
 
-UNATTRIBUTED = "unattributed"
 GLOB_CHARACTERS = frozenset("*?[")
 
 

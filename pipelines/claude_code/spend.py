@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from pipelines.allocation.config import UNATTRIBUTED
 from pipelines.allocation.rounding import split_integer
-from pipelines.claude_code.config import UNATTRIBUTED
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
