@@ -21,10 +21,10 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/python -m demo.run
 
-## Install and run the test suite.
+## Install and run the test suite (two pytest workers, one per core).
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2  # two workers: the machine has two cores
+	$(BIN)/python -m pytest -q -n 2
 
 ## The Dagster UI (and daemon: sensors, schedules) on http://127.0.0.1:3000
 dev: install
