@@ -2,7 +2,6 @@
 and schedule. Off (the default, ``analytics_api.enabled: false``) the schedule skips with the reason and a
 launched run fetches nothing and says so in its metadata; nothing else in the pipeline changes."""
 
-from datetime import UTC, timedelta
 
 from dagster import (
     AssetCheckResult,
@@ -12,7 +11,6 @@ from dagster import (
     DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -20,7 +18,7 @@ from dagster import (
 )
 
 from pipelines.admin_api.analytics import fetch_analytics_cost
-from pipelines.admin_api.assets import daily_partitions, range_asset, range_tags, request_metadata
+from pipelines.admin_api.assets import daily_partitions, last_days_request, range_asset, request_metadata
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.admin_api.config import AnalyticsApiConfig
 from pipelines.ledger_config import LedgerConfig
@@ -93,7 +91,4 @@ def analytics_cost_schedule(context: ScheduleEvaluationContext, admin_api: Admin
         return SkipReason(OFF)
     if not admin_api.configured:
         return SkipReason(NO_KEY)
-    today = context.scheduled_execution_time.astimezone(UTC).date()
-    last, first = today - timedelta(days=1), today - timedelta(days=settings.refetch_days)
-    return RunRequest(run_key=f"analytics-cost-{last.isoformat()}",
-                      tags=range_tags(first.isoformat(), last.isoformat()))
+    return last_days_request("analytics-cost", context.scheduled_execution_time, settings.refetch_days)

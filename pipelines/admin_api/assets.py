@@ -7,7 +7,7 @@ in one go.
 """
 
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetExecutionContext,
@@ -18,6 +18,7 @@ from dagster import (
     HourlyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
+    RunRequest,
     asset,
 )
 
@@ -45,6 +46,14 @@ PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 def range_tags(first_key: str, last_key: str) -> dict[str, str]:
     """Run tags that make one run materialise partitions first_key..last_key (inclusive)."""
     return {PARTITION_RANGE_START_TAG: first_key, PARTITION_RANGE_END_TAG: last_key}
+
+
+def last_days_request(run_key: str, scheduled: datetime, days: int) -> RunRequest:
+    """One run of the ``days`` whole UTC days before ``scheduled``'s day (a daily schedule's re-fetch window),
+    keyed ``run_key``-<the last day>."""
+    today = scheduled.astimezone(UTC).date()
+    last, first = today - timedelta(days=1), today - timedelta(days=days)
+    return RunRequest(run_key=f"{run_key}-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
 
 
 def range_asset(**kwargs):

@@ -34,6 +34,7 @@ from pipelines.admin_api.assets import (
     admin_usage_hourly,
     admin_workspaces,
     hour_partition_key,
+    last_days_request,
     range_tags,
 )
 from pipelines.admin_api.client import AdminApiClient
@@ -85,9 +86,7 @@ def admin_cost_schedule(context: ScheduleEvaluationContext, admin_api: AdminApiC
     if not admin_api.configured:
         return SkipReason(NO_KEY)
     days = ledger_config.section(AdminApiConfig).admin_api.restatement_days
-    today = context.scheduled_execution_time.astimezone(UTC).date()
-    last, first = today - timedelta(days=1), today - timedelta(days=days)
-    return RunRequest(run_key=f"admin-cost-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
+    return last_days_request("admin-cost", context.scheduled_execution_time, days)
 
 
 @schedule(job=collect_admin_dimensions, cron_schedule="10 2 * * *", execution_timezone="UTC",

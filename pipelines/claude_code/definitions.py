@@ -7,19 +7,16 @@ It skips while no Admin API key is configured.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
-
 from dagster import (
     DefaultScheduleStatus,
     Definitions,
-    RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
     schedule,
 )
 
-from pipelines.admin_api.assets import range_tags
+from pipelines.admin_api.assets import last_days_request
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.admin_api.config import AdminApiConfig
 from pipelines.admin_api.definitions import NO_KEY
@@ -38,9 +35,7 @@ def claude_code_schedule(context: ScheduleEvaluationContext, admin_api: AdminApi
     if not admin_api.configured:
         return SkipReason(NO_KEY)
     days = ledger_config.section(AdminApiConfig).admin_api.restatement_days
-    today = context.scheduled_execution_time.astimezone(UTC).date()
-    last, first = today - timedelta(days=1), today - timedelta(days=days)
-    return RunRequest(run_key=f"claude-code-{last.isoformat()}", tags=range_tags(first.isoformat(), last.isoformat()))
+    return last_days_request("claude-code", context.scheduled_execution_time, days)
 
 
 defs = Definitions(assets=[claude_code_usage_daily, claude_code_team_daily], jobs=[collect_claude_code],
