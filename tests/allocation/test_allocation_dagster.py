@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from allocation_data import HOUR, OCTOBER, admin_usage, cost_report, emptied, priced_database, usage_event, write_config
+from allocation_data import HOUR, OCTOBER, admin_usage, cost_report, usage_event, write_config
 from dagster import AssetCheckSeverity, AssetKey, DagsterInstance, build_schedule_context, materialize
 from dagster_cli import run_dagster
 
@@ -18,17 +18,11 @@ from pipelines.reports.status import status_report
 PARTITION = "2026-10-01"
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 @pytest.fixture
-def env(database, tmp_path, monkeypatch):
+def env(priced, tmp_path, monkeypatch):
     monkeypatch.setenv("LEDGER_CONFIG", str(write_config(tmp_path / "ledger.yaml", shared_cost_policy="proportional")))
     monkeypatch.setenv("LEDGER_EXPORT_DIR", str(tmp_path / "exports"))
-    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
-        yield emptied(database)
+    return priced
 
 
 def run(ch, raise_on_error: bool = True, instance: DagsterInstance | None = None):

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-from allocation_data import HAIKU, OCTOBER, OPUS_41, SONNET, admin_usage, config, emptied, priced_database, showback
+from allocation_data import HAIKU, OCTOBER, OPUS_41, SONNET, admin_usage, config, showback
 
 from pipelines.allocation.allocate import allocate_month
 
 M = 1_000_000
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
-@pytest.fixture
-def priced(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
-        yield emptied(database)
 
 
 def list_costs(ch, workspace: str = "ws1") -> dict[str, Decimal]:

@@ -5,22 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-from allocation_data import HOUR, OCTOBER, SONNET, admin_usage, config, emptied, priced_database, showback, usage_event
+from allocation_data import HOUR, OCTOBER, SONNET, admin_usage, config, showback, usage_event
 
 from pipelines.allocation.allocate import allocate_month
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
-@pytest.fixture
-def priced(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
-        yield emptied(database)
 
 
 def quantities(ch, workspace: str = "ws1") -> list[tuple]:

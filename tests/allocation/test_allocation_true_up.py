@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from allocation_data import (
     HOUR,
     OCTOBER,
     admin_usage,
     config,
     cost_report,
-    emptied,
-    priced_database,
     showback,
     usage_event,
 )
@@ -23,18 +20,6 @@ from pipelines.allocation.checks import sums_to_authority
 
 M = 1_000_000
 OCT_5 = date(2026, 10, 5)
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
-@pytest.fixture
-def priced(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
-        yield emptied(database)
 
 
 def costs(ch, workspace: str = "ws1") -> list[tuple]:

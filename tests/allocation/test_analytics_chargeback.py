@@ -22,13 +22,8 @@ from admin_api_traffic import Traffic, simulator_for
 from allocation_data import (
     HOUR,
     OCTOBER,
-    SONNET,
-    admin_usage,
     config,
-    cost_report,
-    emptied,
-    priced_database,
-    usage_event,
+    export_october,
     write_config,
 )
 from dagster import DagsterInstance, EnvVar, materialize
@@ -47,11 +42,6 @@ ANALYTICS_COLUMNS = ["date", "row_type", "workspace_id", "model", "currency", "g
                      "net_amount_usd", "data_refreshed_at", "extracted_at"]
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 def analytics_rows(ch, refreshed: datetime = REFRESHED) -> None:
     """Each day's total row with the group and other rows that overlap it (never to be added to it)."""
     rows = [(5, "total", "", "1.20", "1.00"), (5, "group", "ws1", "1.00", "0.82"), (5, "other", "", "0.20", "0.18"),
@@ -64,24 +54,17 @@ def analytics_rows(ch, refreshed: datetime = REFRESHED) -> None:
 
 
 @pytest.fixture
-def october(database, tmp_path, monkeypatch):
-    """test_chargeback_export's October, charged back (proportional), with the Analytics API's October."""
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():
-        ch = emptied(database)
-        with ch.connect() as client:
-            client.command("TRUNCATE TABLE analytics_cost_daily")
-        admin_usage(ch, input=300_000, output=100_000)
-        usage_event(ch, "e1", "search", "query-rewrite", input=200_000, output=60_000)
-        usage_event(ch, "e2", "data", "doc-summarise", input=50_000, output=20_000)
-        admin_usage(ch, workspace="", key="", model=SONNET, input=100_000)
-        cost_report(ch, OCTOBER.replace(day=5), "ws1", "0.72")
-        cfg = config(shared_cost_policy="proportional")
-        allocate_month(ch, OCTOBER, cfg)
-        write_chargeback(ch, OCTOBER, chargeback_lines_for(showback_lines(ch, OCTOBER), cfg, month_closed=True),
-                         cfg.shared_cost_policy)
-        analytics_rows(ch)
-        yield ch
+def october(priced):
+    """The export specs' October (allocation_data.export_october), charged back (proportional), with the
+    Analytics API's October."""
+    priced.command("TRUNCATE TABLE analytics_cost_daily")
+    export_october(priced)
+    cfg = config(shared_cost_policy="proportional")
+    allocate_month(priced, OCTOBER, cfg)
+    write_chargeback(priced, OCTOBER, chargeback_lines_for(showback_lines(priced, OCTOBER), cfg, month_closed=True),
+                     cfg.shared_cost_policy)
+    analytics_rows(priced)
+    return priced
 
 
 def team_sums(path) -> dict[str, list[Decimal]]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from allocation_data import OCTOBER, SONNET, admin_usage, config, cost_report, emptied, priced_database, usage_event
+from allocation_data import OCTOBER, config, export_october
 
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
@@ -28,23 +28,11 @@ false,tokens,cost_report
 """
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 @pytest.fixture
-def october(database, tmp_path, monkeypatch):
+def october(priced):
     """ws1 (Haiku, 0.80 USD at list, cost report 0.72) split by events; console Sonnet use (0.30, no report)."""
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():  # one embedded session for the whole test; inner units of work reuse it
-        ch = emptied(database)
-        admin_usage(ch, input=300_000, output=100_000)
-        usage_event(ch, "e1", "search", "query-rewrite", input=200_000, output=60_000)
-        usage_event(ch, "e2", "data", "doc-summarise", input=50_000, output=20_000)
-        admin_usage(ch, workspace="", key="", model=SONNET, input=100_000)
-        cost_report(ch, OCTOBER.replace(day=5), "ws1", "0.72")
-        yield ch
+    export_october(priced)
+    return priced
 
 
 def run_chargeback(ch, policy: object = "proportional") -> None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, emptied, priced_database
+from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report
 
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.assets import chargeback
@@ -33,17 +33,10 @@ WORKSPACE = "ws_research"
 SPLIT_DAY, OWNER_DAY = date(2026, 10, 5), date(2026, 10, 6)
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 @pytest.fixture
-def ch(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect() as client:
-        client.command("TRUNCATE TABLE claude_code_team_daily")
-        yield emptied(database)
+def ch(priced):
+    priced.command("TRUNCATE TABLE claude_code_team_daily")
+    return priced
 
 
 def claude_code_split(ch: ClickHouseResource, day: date, charged: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from allocation_data import OCTOBER, admin_usage, config, cost_report, emptied, priced_database, usage_event
+from allocation_data import OCTOBER, admin_usage, config, cost_report, usage_event
 
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import ChargebackLine, chargeback_lines_for, showback_lines, write_chargeback
@@ -31,18 +31,10 @@ TAGGED = {"cost_centre_tag": "cost-center",
           "owners": {"api_keys": {"key_search": "search", "key_data": "data"}}}
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 @pytest.fixture
-def ch(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():
-        ch = emptied(database)
-        ch.command("TRUNCATE TABLE admin_workspaces")
-        yield ch
+def ch(priced):
+    priced.command("TRUNCATE TABLE admin_workspaces")
+    return priced
 
 
 def workspaces(ch: ClickHouseResource, tags: dict[str, dict[str, str]]) -> None:

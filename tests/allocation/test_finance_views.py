@@ -14,7 +14,6 @@ from allocation_data import (
     config,
     cost_report,
     emptied,
-    priced_database,
     usage_event,
 )
 
@@ -23,11 +22,6 @@ from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines
 from pipelines.storage.sql_files import SHARED_SQL_DIR, split_statements
 
 OCT_5 = date(2026, 10, 5)
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from allocation_data import OCTOBER, SONNET, admin_usage, config, cost_report, emptied, priced_database, usage_event
+from allocation_data import OCTOBER, admin_usage, config, cost_report, export_october, usage_event
 
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines, write_chargeback
@@ -48,27 +48,9 @@ DATES = {"BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargeP
 ACCOUNT = ("org-acme", "Acme Inc.")
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return priced_database(tmp_path_factory.mktemp("ledger"))
-
-
 @pytest.fixture
-def ch(database, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with database.connect():
-        yield emptied(database)
-
-
-def october(ch) -> None:
-    """ws1: 300K input + 100K output of Haiku 4.5 (list $0.80), billed $0.72; e1 search/query-rewrite 200K + 60K,
-    e2 data/doc-summarise 50K + 20K, the rest (50K + 20K) to the key's owner, search. Console Sonnet 4.5 use,
-    100K input (list $0.30, no cost report), is shared 0.585 : 0.135 (search : data)."""
-    admin_usage(ch, input=300_000, output=100_000)
-    usage_event(ch, "e1", "search", "query-rewrite", input=200_000, output=60_000)
-    usage_event(ch, "e2", "data", "doc-summarise", input=50_000, output=20_000)
-    admin_usage(ch, workspace="", key="", model=SONNET, input=100_000)
-    cost_report(ch, OCTOBER.replace(day=5), "ws1", "0.72")
+def ch(priced):
+    return priced
 
 
 def charge_back(ch, directory: Path, policy: str = "proportional") -> FocusExport:
@@ -86,7 +68,7 @@ def rows(export: FocusExport) -> list[dict[str, str]]:
 
 
 def test_every_mandatory_column_is_there_and_the_ledger_s_own_columns_come_after_the_spec_s(ch, tmp_path):
-    october(ch)
+    export_october(ch)
     header = list(rows(charge_back(ch, tmp_path))[0])
     spec = [name for name in header if not name.startswith("x_")]
     assert set(spec) >= MANDATORY
@@ -95,7 +77,7 @@ def test_every_mandatory_column_is_there_and_the_ledger_s_own_columns_come_after
 
 
 def test_the_parquet_file_has_the_spec_s_data_types_and_nullability(ch, tmp_path):
-    october(ch)
+    export_october(ch)
     schema = pq.read_schema(charge_back(ch, tmp_path).parquet_path)
     assert {f.name for f in schema if pa.types.is_decimal(f.type)} == DECIMALS
     assert {f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.tz == "UTC"} == DATES
@@ -105,7 +87,7 @@ def test_the_parquet_file_has_the_spec_s_data_types_and_nullability(ch, tmp_path
 
 def test_each_team_s_billed_cost_is_its_chargeback_to_the_cent(ch, tmp_path):
     # The chargeback: search 0.13 (owner) + 0.45 (query-rewrite) + 0.24 (shared), data 0.14 + 0.06 (shared).
-    october(ch)
+    export_october(ch)
     export = charge_back(ch, tmp_path)
     by_team: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows(export):
@@ -116,7 +98,7 @@ def test_each_team_s_billed_cost_is_its_chargeback_to_the_cent(ch, tmp_path):
 
 def test_a_line_s_cents_are_paid_over_its_token_types_in_proportion_to_their_exact_amounts(ch, tmp_path):
     # data/doc-summarise is 0.14: input 50K trued up to $0.045, output 20K to $0.09, i.e. 1 : 2.
-    october(ch)
+    export_october(ch)
     line = [r for r in rows(charge_back(ch, tmp_path)) if '"feature":"doc-summarise"' in r["Tags"]]
     assert [(r["x_TokenType"], r["PricingQuantity"], r["ListUnitPrice"], r["ListCost"], r["BilledCost"])
             for r in line] == [("input", "50000", "0.000001", "0.05", "0.046666666667"),
@@ -127,7 +109,7 @@ def test_a_line_s_cents_are_paid_over_its_token_types_in_proportion_to_their_exa
 
 def test_a_shared_cost_line_carries_the_unattributed_tokens_it_was_spread_from(ch, tmp_path):
     # search's share of the console Sonnet 4.5 input: 100K x 0.585 / 0.72 = 81,250 tokens at $3 / MTok = $0.24375.
-    october(ch)
+    export_october(ch)
     [shared] = [r for r in rows(charge_back(ch, tmp_path)) if '"team":"search"' in r["Tags"]
                 and '"feature":"(shared cost)"' in r["Tags"]]
     assert (shared["PricingQuantity"], shared["ListUnitPrice"], shared["ListCost"], shared["BilledCost"]) == (
@@ -137,7 +119,7 @@ def test_a_shared_cost_line_carries_the_unattributed_tokens_it_was_spread_from(c
 
 
 def test_every_row_follows_the_spec_s_cross_column_rules(ch, tmp_path):
-    october(ch)
+    export_october(ch)
     for row in rows(charge_back(ch, tmp_path)):
         price, quantity = row["ListUnitPrice"], row["PricingQuantity"]
         assert Decimal(row["ListCost"]) == Decimal(price) * Decimal(quantity)
@@ -151,7 +133,7 @@ def test_every_row_follows_the_spec_s_cross_column_rules(ch, tmp_path):
 
 
 def test_re_exporting_the_same_data_gives_byte_identical_files(ch, tmp_path):
-    october(ch)
+    export_october(ch)
     first = charge_back(ch, tmp_path / "a")
     charge_back(ch, tmp_path / "b")
     for name in (first.csv_path.name, first.parquet_path.name, first.metadata_path.name):
@@ -159,7 +141,7 @@ def test_re_exporting_the_same_data_gives_byte_identical_files(ch, tmp_path):
 
 
 def test_the_metadata_names_the_generator_the_focus_version_and_every_column(ch, tmp_path):
-    october(ch)
+    export_october(ch)
     export = charge_back(ch, tmp_path)
     meta = json.loads(export.metadata_path.read_text())
     [schema] = meta["Schema"]

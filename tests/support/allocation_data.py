@@ -92,6 +92,18 @@ def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: s
                       column_names=COST_COLUMNS)
 
 
+def export_october(ch: ClickHouseResource) -> None:
+    """The October of the export specs. ws1: 300K input + 100K output of Haiku 4.5 (list $0.80), billed $0.72;
+    e1 search/query-rewrite 200K + 60K, e2 data/doc-summarise 50K + 20K, the rest (50K + 20K) to the key's owner,
+    search. Console Sonnet 4.5 use, 100K input (list $0.30, no cost report), is shared 0.585 : 0.135 (search :
+    data) under the proportional policy."""
+    admin_usage(ch, input=300_000, output=100_000)
+    usage_event(ch, "e1", "search", "query-rewrite", input=200_000, output=60_000)
+    usage_event(ch, "e2", "data", "doc-summarise", input=50_000, output=20_000)
+    admin_usage(ch, workspace="", key="", model=SONNET, input=100_000)
+    cost_report(ch, OCTOBER.replace(day=5), "ws1", "0.72")
+
+
 def showback(ch: ClickHouseResource, workspace: str = "ws1") -> list[tuple]:
     """(token_type, team, feature, basis, quantity, list_cost_usd, allocated_cost_usd, provisional) of a workspace."""
     return ch.query_rows(
