@@ -203,16 +203,16 @@ def cost_centres_assigned(lines: list[ChargebackLine]) -> AssetCheckResult:
     for c in lines:
         if c.cost_center == UNASSIGNED:
             by_team[c.line.team] = by_team.get(c.line.team, Decimal(0)) + c.allocated_cost_usd
-    teams = sorted(by_team)
+    teams, unassigned = sorted(by_team), sum(by_team.values(), Decimal(0))
     return AssetCheckResult(
         check_name=COST_CENTRES_ASSIGNED,
         passed=not by_team,
         severity=AssetCheckSeverity.WARN,
-        description=(f"{sum(by_team.values(), Decimal(0))} USD is booked to cost centre '{UNASSIGNED}' (teams "
+        description=(f"{unassigned} USD is booked to cost centre '{UNASSIGNED}' (teams "
                      f"{', '.join(teams)}): tag their workspaces with the cost-centre tag, or give the teams a "
                      "cost_center under teams: in LEDGER_CONFIG") if by_team else None,
         metadata={
-            "unassigned_usd": str(sum(by_team.values(), Decimal(0))),
+            "unassigned_usd": str(unassigned),
             "teams": MetadataValue.md(markdown_table(["team", "unassigned USD"], [(t, by_team[t]) for t in teams])
                                       if teams else "none"),
         },
