@@ -10,6 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +40,7 @@ from pipelines.claude_code.collect import ClaudeCodeRecordError, parse_day
 from pipelines.claude_code.config import ClaudeCodeConfig
 from pipelines.claude_code.pseudonyms import Pseudonymiser
 from pipelines.ledger_config import LedgerConfig, LedgerConfigError
+from pipelines.settings import PROJECT_ROOT
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DAY = date(2026, 10, 5)  # a Monday
@@ -295,3 +302,47 @@ def test_without_a_claude_code_workspace_the_api_estimate_is_shown_but_not_charg
     assert ch.query_rows("SELECT team, customer_type, estimated_cost_usd, charged_usd FROM claude_code_team_daily "
                          "FINAL WHERE customer_type = 'api' ORDER BY team") == [
         ("platform", "api", Decimal("0.65"), Decimal(0)), ("search", "api", Decimal("1.00"), Decimal(0))]
+
+
+# The collector's write path over and over in one process, so that a SIGKILL lands in the middle of a write.
+COLLECT_FOREVER = f"""
+import sys
+from datetime import datetime
+from pipelines.admin_api.client import AdminApiClient
+from pipelines.claude_code.collect import collect_claude_code
+from pipelines.claude_code.config import ClaudeCodeConfig
+from pipelines.claude_code.pseudonyms import Pseudonymiser
+from pipelines.ledger_config import LedgerConfig
+from pipelines.storage.clickhouse import ClickHouseResource
+ch = ClickHouseResource(ledger_home=sys.argv[1])
+config = LedgerConfig(path=sys.argv[2]).section(ClaudeCodeConfig)
+start = datetime.fromisoformat("{DAY_KEY}T00:00:00+00:00")
+end = datetime.fromisoformat("{(DAY + timedelta(days=1)).isoformat()}T00:00:00+00:00")
+with ch.connect():
+    while True:
+        collect_claude_code(AdminApiClient.from_env(), ch, config, Pseudonymiser(key="{KEY}"), start, end)
+        print("collected", flush=True)
+"""
+
+
+def test_a_collection_killed_at_any_moment_loses_nothing_and_counts_nothing_twice(simulator, ch, config, tmp_path):
+    """After each SIGKILL the day reads whole: three actors, 100 + 65 + 212 cents = $3.77, two people."""
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    rng = random.Random(11)
+    seen = []
+    for _ in range(5):
+        child = subprocess.Popen([sys.executable, "-c", COLLECT_FOREVER, ch.ledger_home, config.path],
+                                 cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "collected"  # one whole collection, then kill a later one
+            time.sleep(rng.uniform(0.02, 0.4))
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=60)
+        seen.append((
+            *ch.query_rows("SELECT count(), sum(estimated_cost_usd) FROM claude_code_usage_daily FINAL")[0],
+            *ch.query_rows("SELECT count() FROM claude_code_activity_daily FINAL")[0],
+            *ch.query_rows("SELECT count() FROM finance_claude_code_people FINAL")[0]))
+    assert seen == [(3, Decimal("3.77"), 3, 2)] * 5
