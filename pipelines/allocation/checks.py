@@ -44,9 +44,10 @@ def check_specs(asset: str, partitions_def: PartitionsDefinition) -> list[AssetC
                                   description=description)
 
     return [
-        spec(SUMS_TO_AUTHORITY, "Per day and workspace, allocated cost equals the cost report to the cent (list "
-             "price where no report yet), and tokens equal the Admin API's. Blocking: a month that does not add up "
-             "is not charged back or exported.", blocking=True),
+        spec(SUMS_TO_AUTHORITY, "Per day and workspace, allocated cost equals the cost report to the cent (where "
+             "no report is out yet: list price, or the rate the report last taught a model without one), and "
+             "tokens equal the Admin API's. Blocking: a month that does not add up is not charged back or exported.",
+             blocking=True),
         spec(COVERAGE, "Share of Admin API tokens explained by application events, per day and workspace, is at "
              "least reconciliation.coverage_warn_below."),
         spec(OVERCOUNT, "Event tokens beyond the Admin API's, as a share of event tokens, stay within "

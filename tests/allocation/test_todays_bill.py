@@ -57,12 +57,15 @@ def ch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ClickHouseResource:
     return ch
 
 
-def collect(ch: ClickHouseResource, first: date = OCTOBER, last: date = date(2026, 10, 31)) -> None:
-    """Both reports of [first, last] through Dagster, then the price lookup (with what the report taught)."""
+def collect(ch: ClickHouseResource, first: date = OCTOBER, last: date = date(2026, 10, 31),
+            cost_last: date | None = None) -> None:
+    """The usage report of [first, last] and the cost report of [first, cost_last or last] through Dagster, then the
+    price lookup (with what the cost report taught)."""
     api = AdminApiClient.from_env(backoff_base_s=0.01, backoff_max_s=0.05)
     resources = {"clickhouse": ch, "admin_api": api}
     hours = range_tags(f"{first:%Y-%m-%d}-00:00", f"{last:%Y-%m-%d}-23:00")
-    for asset, tags in ((admin_usage_hourly, hours), (admin_cost_daily, range_tags(str(first), str(last)))):
+    days = range_tags(str(first), str(cost_last or last))
+    for asset, tags in ((admin_usage_hourly, hours), (admin_cost_daily, days)):
         assert materialize([asset], resources=resources, tags=tags, instance=DagsterInstance.ephemeral()).success
     rebuild_unit_prices(ch)
 
@@ -145,6 +148,23 @@ def test_a_model_missing_from_the_price_list_is_charged_on_its_own_line_at_its_c
     check = unknown_models(ch, OCTOBER)
     assert check.passed
     assert check.metadata["priced_from_cost_report"].value == ["claude-fable-5-2"]
+
+
+def test_a_day_without_a_cost_report_yet_prices_a_model_missing_from_the_list_at_the_rate_the_report_taught(
+        simulator, traffic, ch):
+    # claude-fable-5-2 on Oct 12 (reported: the simulator bills $8 / $40 per MTok) and on Oct 13, whose cost report
+    # is not out yet: 500K input + 50K output at the taught $8 / $40 = $4.00 + $2.00 = $6.00, provisional.
+    traffic.add(DAY, model="claude-fable-5-2", input=M, output=100_000, inference_geo="global")
+    traffic.add(DAY + timedelta(days=1), model="claude-fable-5-2", input=500_000, output=50_000,
+                inference_geo="global")
+    collect(ch, last=date(2026, 10, 13), cost_last=date(2026, 10, 12))
+    allocate_month(ch, OCTOBER, ATTRIBUTION)
+    by_day = ch.query_rows("SELECT toDate(hour), priced_from, provisional, sum(allocated_cost_usd), sum(list_cost_usd) "
+                           "FROM allocation_hourly GROUP BY ALL ORDER BY ALL")
+    assert by_day == [(date(2026, 10, 12), "cost_report", 0, Decimal("12"), Decimal(0)),
+                      (date(2026, 10, 13), "learned_rate", 1, Decimal("6"), Decimal(0))]
+    result = sums_to_authority(ch, OCTOBER)
+    assert (result.passed, result.metadata["provisional"].value) == (True, 1)
 
 
 def test_web_search_and_code_execution_are_charged_with_their_cost_type(simulator, traffic, ch):
