@@ -1,7 +1,8 @@
-"""The Admin API step of ``make demo``: start the simulator, collect the demo window through Dagster, print totals.
+"""The Admin API step of ``make demo``: collect the demo window from the simulator through Dagster, print totals.
 
 The collector runs exactly as in production (the code location's jobs, one run per range), pointed at the
-simulator through ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_ADMIN_API_KEY`` for the duration of the step.
+simulator through ``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_ADMIN_API_KEY`` (``collector_pointed_at``, which the
+demo holds open for this step and the Claude Code one).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dagster import DagsterInstance, Definitions
 
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window
-from demo.simulator.server import AdminApiSimulator, running_simulator
+from demo.simulator.server import AdminApiSimulator
 from pipelines.admin_api.assets import hour_partition_key, range_tags
 from pipelines.definitions import build_definitions
 from pipelines.metadata import markdown_table
@@ -48,16 +49,16 @@ def _run(defs: Definitions, instance: DagsterInstance, job_name: str, tags: dict
 
 
 def run_admin_api_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
-    """Collect the demo window (previous month up to the last whole hour) from the simulator and print totals."""
+    """Collect the demo window (previous month up to the last whole hour) from the simulator the collector is
+    pointed at, and print totals."""
     start, end = demo_window()
     last_day = (end - timedelta(days=1)).date()  # the last whole day: today's cost report is not final
-    with running_simulator() as simulator, collector_pointed_at(simulator):
-        defs = build_definitions()  # the code location as it loads with the two variables set
-        _run(defs, instance, "collect_admin_dimensions", {})
-        last_hour = end - timedelta(hours=1)
-        hours = range_tags(hour_partition_key(start), hour_partition_key(last_hour))
-        _run(defs, instance, "collect_admin_usage", hours)
-        _run(defs, instance, "collect_admin_cost", range_tags(start.date().isoformat(), last_day.isoformat()))
+    defs = build_definitions()  # the code location as it loads with the two variables set
+    _run(defs, instance, "collect_admin_dimensions", {})
+    last_hour = end - timedelta(hours=1)
+    hours = range_tags(hour_partition_key(start), hour_partition_key(last_hour))
+    _run(defs, instance, "collect_admin_usage", hours)
+    _run(defs, instance, "collect_admin_cost", range_tags(start.date().isoformat(), last_day.isoformat()))
     rows = ch.query_rows(sql("admin_api_monthly_totals"), {"start": start})
     print("Admin API   from the bundled simulator (make simulator), per month:")
     print(markdown_table(

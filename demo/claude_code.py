@@ -1,7 +1,8 @@
 """The Claude Code step of ``make demo``: collect Claude Code usage from the simulator, print spend per team.
 
-Runs after the Admin API step (the team split needs the cost report). The demo sets ``LEDGER_PSEUDONYM_KEY``
-to a fixed demo value when it is unset: a real deployment keeps its own key secret (docs/claude_code.md).
+Runs after the Admin API step (the team split needs the cost report), against the same simulator. The demo sets
+``LEDGER_PSEUDONYM_KEY`` to a fixed demo value when it is unset: a real deployment keeps its own key secret
+(docs/claude_code.md).
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from datetime import timedelta
 
 from dagster import DagsterInstance
 
-from demo.admin_api import collector_pointed_at
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window
-from demo.simulator.server import running_simulator
 from pipelines.admin_api.assets import range_tags
 from pipelines.definitions import build_definitions
 from pipelines.storage.clickhouse import ClickHouseResource
@@ -31,12 +30,9 @@ def run_claude_code_demo(instance: DagsterInstance, ch: ClickHouseResource) -> N
     if own_key:
         os.environ["LEDGER_PSEUDONYM_KEY"] = DEMO_PSEUDONYM_KEY
     try:
-        with running_simulator() as simulator, collector_pointed_at(simulator):
-            defs = build_definitions()
-            result = defs.resolve_job_def("collect_claude_code").execute_in_process(
-                instance=instance, tags=range_tags(start.date().isoformat(), last_day.isoformat()),
-                run_config=LOG_LEVEL)
-            assert result.success, "the collect_claude_code run failed; see the demo's log file"
+        result = build_definitions().resolve_job_def("collect_claude_code").execute_in_process(
+            instance=instance, tags=range_tags(start.date().isoformat(), last_day.isoformat()), run_config=LOG_LEVEL)
+        assert result.success, "the collect_claude_code run failed; see the demo's log file"
     finally:
         if own_key:
             os.environ.pop("LEDGER_PSEUDONYM_KEY", None)

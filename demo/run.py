@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from dagster import DagsterInstance
 
-from demo.admin_api import run_admin_api_demo
+from demo.admin_api import collector_pointed_at, run_admin_api_demo
 from demo.allocation import run_allocation_demo, run_statement_demo
 from demo.anomalies import run_anomaly_demo
 from demo.budgets import run_budget_demo
@@ -22,6 +22,7 @@ from demo.claude_code import run_claude_code_demo
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window, write_demo_events
 from demo.reliability import run_rate_limit_health_demo
+from demo.simulator.server import running_simulator
 from pipelines import settings
 from pipelines.definitions import defs
 from pipelines.events.landing_zone import landing_files
@@ -69,8 +70,9 @@ def main() -> None:
         prices = defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance, run_config=LOG_LEVEL)
         assert prices.success, "the price refresh failed; see the log file"
         print_event_summary(ch, written)
-        run_admin_api_demo(instance, ch)
-        run_claude_code_demo(instance, ch)  # after the cost report: it splits the Claude Code workspace's cost
+        with running_simulator() as simulator, collector_pointed_at(simulator):  # one Admin API for both steps
+            run_admin_api_demo(instance, ch)
+            run_claude_code_demo(instance, ch)  # after the cost report: it splits the Claude Code workspace's cost
         # The price lookup again, with the rates the cost report just taught (a model missing from the price file).
         prices = defs.resolve_job_def("refresh_prices").execute_in_process(instance=instance, run_config=LOG_LEVEL)
         assert prices.success, "the price refresh failed; see the log file"

@@ -123,12 +123,10 @@ def fetch_analytics_cost(api: AdminApiClient, ch: ClickHouseResource, start: dat
     rows, refreshed = analytics_cost_rows(pages, start, end)
     refreshed = refreshed.replace(microsecond=0)
     with ch.connect() as client:
-        if rows:
-            client.insert("analytics_cost_daily",
-                          [[*key, r.groups, r.list_usd, r.net_usd, refreshed, extracted_at] for key, r in rows.items()],
-                          column_names=COLUMNS)
-        client.command(sql("analytics_cost_daily_clear_stale"),
-                       parameters={"start": start.date(), "end": end.date(), "extracted_at": extracted_at})
+        ch.replace("analytics_cost_daily", COLUMNS,
+                   [[*key, r.groups, r.list_usd, r.net_usd, refreshed, extracted_at] for key, r in rows.items()],
+                   sql("analytics_cost_daily_clear_stale"),
+                   {"start": start.date(), "end": end.date(), "extracted_at": extracted_at})
         client.insert("analytics_fetches", [[extracted_at, start.date(), end.date(), refreshed, len(rows),
                                              session.stats.pages, session.stats.requests, session.stats.retries]],
                       column_names=["extracted_at", "start_date", "end_date", "data_refreshed_at", "rows", "pages",

@@ -124,18 +124,10 @@ def cost_rows(buckets: list[dict], start: datetime, end: datetime) -> dict[tuple
     return dict(rows)
 
 
-def _replace_range(ch: ClickHouseResource, table: str, columns: list[str], rows: list[list[Any]],
-                   clear_stale: str, params: dict[str, Any]) -> None:
-    with ch.connect() as client:
-        if rows:
-            client.insert(table, rows, column_names=columns)
-        client.command(clear_stale, parameters=params)
-
-
 def replace_usage_range(ch: ClickHouseResource, rows: list[list[Any]], start: datetime, end: datetime,
                         extracted_at: datetime) -> None:
     """Write a fetched range of hourly usage rows (key and token columns) and delete what earlier fetches left."""
-    _replace_range(ch, "admin_usage_hourly", [*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"],
+    ch.replace("admin_usage_hourly", [*USAGE_KEY_COLUMNS, *TOKEN_COLUMNS, "extracted_at"],
                    [[*row, extracted_at] for row in rows], sql("admin_usage_hourly_clear_stale"),
                    {"start": start, "end": end, "extracted_at": extracted_at})
 
@@ -165,7 +157,7 @@ def collect_cost(api: AdminApiClient, ch: ClickHouseResource, start: datetime, e
     with api.session(log) as session:
         buckets = list(session.cost_report(start, end, COST_GROUP_BY))
     rows = cost_rows(buckets, start, end)
-    _replace_range(ch, "admin_cost_daily", [*COST_KEY_COLUMNS, "amount_usd", "extracted_at"],
+    ch.replace("admin_cost_daily", [*COST_KEY_COLUMNS, "amount_usd", "extracted_at"],
                    [[*key, usd, extracted_at] for key, usd in rows.items()],
                    sql("admin_cost_daily_clear_stale"),
                    {"start": start.date(), "end": end.date(), "extracted_at": extracted_at})

@@ -107,10 +107,8 @@ def collect_rate_limits(api: AdminApiClient, ch: ClickHouseResource, log: Log | 
         for workspace_id in workspaces:
             rows += limit_rows(list(session.workspace_rate_limits(workspace_id)), workspace_id,
                                WORKSPACE_RATE_LIMITS_PATH.format(workspace_id=workspace_id))
-    with ch.connect() as client:
-        if rows:
-            client.insert("admin_rate_limits", [[*row, fetched_at] for row in rows], column_names=COLUMNS)
-        client.command(sql("admin_rate_limits_clear_stale"), parameters={"fetched_at": fetched_at})
+    ch.replace("admin_rate_limits", COLUMNS, [[*row, fetched_at] for row in rows], sql("admin_rate_limits_clear_stale"),
+               {"fetched_at": fetched_at})
     limits = [ConfiguredLimit(scope, name or group_id, limit_type, value, inherited)
               for scope, group_id, _, name, _, limit_type, value, _, inherited in rows]
     return RateLimitsFetch(fetched_at, len(workspaces), limits, session.stats)

@@ -20,6 +20,7 @@ from pipelines.storage.sql_files import Queries
 sql = Queries(__file__)
 # ClickHouse takes no query parameter for the source table of REPLACE PARTITION: one statement per table.
 REPLACE_MONTH = {"allocation_hourly": sql("allocation_hourly_replace_month"),
+                 "allocation_reconciliation_daily": sql("allocation_reconciliation_daily_replace_month"),
                  "chargeback_monthly": sql("chargeback_monthly_replace_month")}
 
 
@@ -55,7 +56,8 @@ def drop_month(client: Client, table: str, month: date) -> None:
 
 
 def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfig, now: datetime | None = None) -> None:
-    """Recompute the month's ``allocation_hourly``, ``allocation_event_cells`` and reconciliation."""
+    """Recompute the month's ``allocation_hourly`` and ``allocation_reconciliation_daily``, each built in its
+    staging table and swapped in whole (``allocation_event_cells`` is this run's work table, read by no one else)."""
     start, end = month_bounds(month)
     with ch.connect() as client:
         params: dict[str, Any] = {
@@ -63,12 +65,13 @@ def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfi
             **attribution_parameters(config, workspace_cost_centres(client, config)),
         }
         sources = source_fingerprints(client, month).get(month, (0, 0))  # before reading: a later change re-runs
-        for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily"):
+        for table in ("allocation_event_cells", "allocation_hourly_staging", "allocation_reconciliation_daily_staging"):
             drop_month(client, table, month)
         client.command(sql("allocation_event_cells_of_month"), parameters=params)
         client.command(sql("allocation_hourly_of_month"), parameters=params)
         replace_month(client, "allocation_hourly", month)
         client.command(sql("allocation_reconciliation_of_month"), parameters=params)
+        replace_month(client, "allocation_reconciliation_daily", month)
         client.insert("allocation_sources", [[month, *sources, params["computed_at"]]],
                       column_names=["month", "usage_fingerprint", "cost_fingerprint", "computed_at"])
 

@@ -166,14 +166,11 @@ def collect_claude_code(api: AdminApiClient, ch: ClickHouseResource, config: Cla
             people.update(day_people)
     params = {"start": start.date(), "end": end.date(), "extracted_at": extracted_at}
     with ch.connect() as client:
-        if usage:
-            client.insert("claude_code_usage_daily", [[*k, *v, extracted_at] for k, v in usage.items()],
-                          column_names=[*USAGE_COLUMNS, "extracted_at"])
-        if activity:
-            client.insert("claude_code_activity_daily", [[*k, *v, extracted_at] for k, v in activity.items()],
-                          column_names=[*ACTIVITY_COLUMNS, "extracted_at"])
-        client.command(sql("claude_code_usage_clear_stale"), parameters=params)
-        client.command(sql("claude_code_activity_clear_stale"), parameters=params)
+        ch.replace("claude_code_usage_daily", [*USAGE_COLUMNS, "extracted_at"],
+                   [[*k, *v, extracted_at] for k, v in usage.items()], sql("claude_code_usage_clear_stale"), params)
+        ch.replace("claude_code_activity_daily", [*ACTIVITY_COLUMNS, "extracted_at"],
+                   [[*k, *v, extracted_at] for k, v in activity.items()], sql("claude_code_activity_clear_stale"),
+                   params)
         if config.people.store_emails:
             if people:
                 client.insert("finance_claude_code_people",

@@ -94,19 +94,16 @@ def replace_team_spend(ch: ClickHouseResource, workspace_id: str | None, start: 
     rows, reconciliations = team_spend(ch, workspace_id, start, end)
     workspace_id = workspace_id or ""
     params = {"start": start, "end": end, "computed_at": computed_at}
-    with ch.connect() as client:
-        if rows:
-            client.insert("claude_code_team_daily",
-                          [[r.day, workspace_id, r.team, r.customer_type, r.estimated_usd, r.charged_usd,
-                            int(r.provisional), computed_at] for r in rows],
-                          column_names=["date", "workspace_id", "team", "customer_type", "estimated_cost_usd",
-                                        "charged_usd", "provisional", "computed_at"])
-        if reconciliations:
-            client.insert("claude_code_reconciliation_daily",
-                          [[r.day, workspace_id, r.estimated_usd, r.cost_report_usd, r.difference_usd,
-                            r.difference_pct, int(r.cost_report_present), computed_at] for r in reconciliations],
-                          column_names=["date", "workspace_id", "estimated_cost_usd", "cost_report_usd",
-                                        "difference_usd", "difference_pct", "cost_report_present", "computed_at"])
-        client.command(sql("claude_code_team_clear_stale"), parameters=params)
-        client.command(sql("claude_code_reconciliation_clear_stale"), parameters=params)
+    with ch.connect():
+        ch.replace("claude_code_team_daily",
+                   ["date", "workspace_id", "team", "customer_type", "estimated_cost_usd", "charged_usd",
+                    "provisional", "computed_at"],
+                   [[r.day, workspace_id, r.team, r.customer_type, r.estimated_usd, r.charged_usd, int(r.provisional),
+                     computed_at] for r in rows], sql("claude_code_team_clear_stale"), params)
+        ch.replace("claude_code_reconciliation_daily",
+                   ["date", "workspace_id", "estimated_cost_usd", "cost_report_usd", "difference_usd",
+                    "difference_pct", "cost_report_present", "computed_at"],
+                   [[r.day, workspace_id, r.estimated_usd, r.cost_report_usd, r.difference_usd, r.difference_pct,
+                     int(r.cost_report_present), computed_at] for r in reconciliations],
+                   sql("claude_code_reconciliation_clear_stale"), params)
     return rows, reconciliations

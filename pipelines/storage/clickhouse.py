@@ -192,3 +192,13 @@ class ClickHouseResource(ConfigurableResource):
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         with self.connect() as client:
             return client.command(sql, parameters=parameters or {})
+
+    def replace(self, table: str, columns: list[str], rows: list[list[Any]], clear_stale: str,
+                parameters: dict[str, Any]) -> None:
+        """The write of a re-fetched range: insert its rows, then run ``clear_stale``, which deletes the rows of
+        the range that earlier fetches left (older ``extracted_at``). Killed between the two, the table holds both
+        fetches, which its readers' FINAL resolves to the newer one and the next fetch clears: nothing is lost."""
+        with self.connect() as client:
+            if rows:
+                client.insert(table, rows, column_names=columns)
+            client.command(clear_stale, parameters=parameters)

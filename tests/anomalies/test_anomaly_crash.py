@@ -3,18 +3,12 @@ refresh, the previous one or the new one, and the next run writes it whole again
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from anomaly_traffic import Spike, hourly_spend, write_traffic
+from crash import killed_repeatedly
 
-from pipelines.settings import PROJECT_ROOT
 from pipelines.storage.clickhouse import ClickHouseResource
 
 NOW = datetime(2026, 11, 18, 14, tzinfo=UTC)
@@ -31,7 +25,7 @@ with ClickHouseResource(ledger_home=sys.argv[1]).connect() as client:
     found = incidents(find_spend_anomalies(client, datetime.fromisoformat("{NOW.isoformat()}"), AnomalyLines()))
     while True:
         {{WRITE}}
-        print("refreshed", flush=True)
+        print("written", flush=True)
 """
 WRITE = 'replace_table(client, "spend_anomalies", spend_rows(found, datetime.now(UTC)), SPEND_COLUMNS)'
 
@@ -40,20 +34,8 @@ def test_a_refresh_killed_at_any_moment_leaves_a_whole_table(tmp_path: Path):
     ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     spike = Spike("doc-summarise", NOW - timedelta(hours=5), NOW, 6.0)
     write_traffic(ch, hourly_spend(datetime(2026, 10, 14, tzinfo=UTC), NOW, noise=0, spikes=(spike,)), NOW)
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    rng = random.Random(7)
-    seen = []
-    for _ in range(KILLS):
-        child = subprocess.Popen([sys.executable, "-c", REFRESH_FOREVER.replace("{WRITE}", WRITE),
-                                  str(tmp_path / "ledger")], cwd=PROJECT_ROOT, env=environment,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            assert child.stdout is not None
-            assert child.stdout.readline().strip() == "refreshed"  # one whole refresh, then kill the next one
-            time.sleep(rng.uniform(0.05, 0.5))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=60)
-        seen.append(ch.query_rows("SELECT count(), uniqExact(computed_at) FROM spend_anomalies")[0])
+    seen = killed_repeatedly(REFRESH_FOREVER.replace("{WRITE}", WRITE), [str(tmp_path / "ledger")],
+                             lambda: ch.query_rows("SELECT count(), uniqExact(computed_at) FROM spend_anomalies")[0],
+                             kills=KILLS, running_s=(0.05, 0.5))
     # the six anomalies of the spike (test_spend_anomalies.py), all of one refresh, after every kill
     assert seen == [(6, 1)] * KILLS

@@ -10,12 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from admin_api_traffic import HAIKU, Traffic
+from crash import killed_repeatedly
 from dagster import DagsterInstance, materialize
 
 from demo.organisation import ClaudeCodeActor
@@ -40,7 +35,6 @@ from pipelines.claude_code.collect import ClaudeCodeRecordError, parse_day
 from pipelines.claude_code.config import ClaudeCodeConfig
 from pipelines.claude_code.pseudonyms import Pseudonymiser
 from pipelines.ledger_config import LedgerConfig, LedgerConfigError
-from pipelines.settings import PROJECT_ROOT
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DAY = date(2026, 10, 5)  # a Monday
@@ -321,28 +315,44 @@ end = datetime.fromisoformat("{(DAY + timedelta(days=1)).isoformat()}T00:00:00+0
 with ch.connect():
     while True:
         collect_claude_code(AdminApiClient.from_env(), ch, config, Pseudonymiser(key="{KEY}"), start, end)
-        print("collected", flush=True)
+        print("written", flush=True)
 """
 
 
 def test_a_collection_killed_at_any_moment_loses_nothing_and_counts_nothing_twice(simulator, ch, config, tmp_path):
     """After each SIGKILL the day reads whole: three actors, 100 + 65 + 212 cents = $3.77, two people."""
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    rng = random.Random(11)
-    seen = []
-    for _ in range(5):
-        child = subprocess.Popen([sys.executable, "-c", COLLECT_FOREVER, ch.ledger_home, config.path],
-                                 cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL, text=True)
-        try:
-            assert child.stdout is not None
-            assert child.stdout.readline().strip() == "collected"  # one whole collection, then kill a later one
-            time.sleep(rng.uniform(0.02, 0.4))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=60)
-        seen.append((
-            *ch.query_rows("SELECT count(), sum(estimated_cost_usd) FROM claude_code_usage_daily FINAL")[0],
-            *ch.query_rows("SELECT count() FROM claude_code_activity_daily FINAL")[0],
-            *ch.query_rows("SELECT count() FROM finance_claude_code_people FINAL")[0]))
-    assert seen == [(3, Decimal("3.77"), 3, 2)] * 5
+    def day() -> tuple:
+        return (*ch.query_rows("SELECT count(), sum(estimated_cost_usd) FROM claude_code_usage_daily FINAL")[0],
+                *ch.query_rows("SELECT count() FROM claude_code_activity_daily FINAL")[0],
+                *ch.query_rows("SELECT count() FROM finance_claude_code_people FINAL")[0])
+
+    assert killed_repeatedly(COLLECT_FOREVER, [ch.ledger_home, config.path], day, seed=11) == [
+        (3, Decimal("3.77"), 3, 2)] * 5
+
+
+SPLIT_FOREVER = f"""
+import sys
+from datetime import UTC, date, datetime
+from pipelines.claude_code.spend import replace_team_spend
+from pipelines.storage.clickhouse import ClickHouseResource
+ch = ClickHouseResource(ledger_home=sys.argv[1])
+with ch.connect():
+    while True:
+        replace_team_spend(ch, "{WORKSPACE}", date.fromisoformat("{DAY_KEY}"),
+                           date.fromisoformat("{(DAY + timedelta(days=1)).isoformat()}"), datetime.now(UTC))
+        print("written", flush=True)
+"""
+
+
+def test_a_split_killed_at_any_moment_charges_the_invoice_once(simulator, ch, config):
+    """The same figures as the split spec above, and the day's one reconciliation row, after every SIGKILL."""
+    run([admin_cost_daily, claude_code_usage_daily], ch, config)
+
+    def split() -> tuple:
+        return (ch.query_rows("SELECT team, customer_type, charged_usd FROM claude_code_team_daily FINAL "
+                              "ORDER BY team"),
+                ch.query_rows("SELECT count(), sum(cost_report_usd) FROM claude_code_reconciliation_daily FINAL"))
+
+    assert killed_repeatedly(SPLIT_FOREVER, [ch.ledger_home], split, seed=13) == [(
+        [("data", "subscription", Decimal(0)), ("platform", "api", Decimal("0.650486121212")),
+         ("search", "api", Decimal("1.000747878788"))], [(1, Decimal("1.651234"))])] * 5

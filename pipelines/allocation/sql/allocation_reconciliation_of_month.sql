@@ -1,8 +1,9 @@
--- Events vs Admin API per day and workspace for one month, in tokens (web search requests left out).
+-- Events vs Admin API per day and workspace for one month, in tokens (web search requests left out), built in
+-- allocation_reconciliation_daily_staging and swapped into allocation_reconciliation_daily whole.
 -- Cell by cell: explained = least(events, authority); overcount = events beyond the authority. Event
 -- cells in hours after the last hour the Admin API has reported for the month are pending, not
 -- over-count: the authority for them has not arrived yet.
-INSERT INTO allocation_reconciliation_daily
+INSERT INTO allocation_reconciliation_daily_staging
     (month, date, workspace_id, authority_tokens, event_tokens, explained_tokens, overcount_tokens,
      pending_event_tokens, computed_at)
 WITH
