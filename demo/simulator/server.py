@@ -2,8 +2,8 @@
 
 It serves ``usage_report/messages``, ``cost_report``, ``workspaces``, ``api_keys``, ``usage_report/claude_code``
 (``demo/simulator/claude_code.py``), the configured ``rate_limits`` of the organisation and of each workspace
-(``demo/simulator/rate_limits.py``) and the Analytics API's ``analytics/usage_report`` and
-``analytics/cost_report`` (``demo/simulator/analytics.py``) for the demo
+(``demo/simulator/rate_limits.py``) and the Analytics API's ``analytics/cost_report``
+(``demo/simulator/analytics.py``) for the demo
 organisation (``demo/organisation.py``): every call of every feature, including the traffic
 that emits no application events. Like the real API it checks ``x-api-key`` and ``anthropic-version``,
 validates parameters (bucket widths and their page limits, ``group_by[]`` values, the fast-mode beta
@@ -126,8 +126,8 @@ class SimulatorState:
     restated: dict[datetime, list[Call]] = field(default_factory=dict)  # hour -> calls reported after the fact
     lock: threading.Lock = field(default_factory=threading.Lock)
     analytics_discount: Decimal = Decimal("0.10")  # Analytics API: amount = list_amount x (1 - discount)
-    analytics_lag: timedelta = timedelta(hours=6)  # Analytics API: data_refreshed_at = now - lag
-    analytics_top_groups: int = 100  # Analytics API: group rows per bucket, the rest is one "other" row
+    analytics_lag: timedelta = timedelta(hours=6)  # Analytics API: a bucket holds the calls before now - lag
+    analytics_top_groups: int = 100  # Analytics API: group rows per bucket (no remainder row)
 
     def restate(self, *calls: Call) -> None:
         """From now on the reports show ``calls`` too (Anthropic restating past days: usage and cost change)."""
@@ -326,10 +326,7 @@ class AdminApi:
         return {"data": data, "has_more": next_page is not None, "next_page": next_page}
 
     def analytics_cost_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
-        return analytics.report(self, query, "cost")
-
-    def analytics_usage_report(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
-        return analytics.report(self, query, "usage")
+        return analytics.cost_report(self, query, headers)
 
     def workspaces(self, query: dict[str, list[str]], headers: dict[str, str]) -> dict:
         objects = [{"type": "workspace", "id": w.id, "name": w.name, "created_at": "2025-03-03T09:00:00Z",
@@ -410,7 +407,6 @@ ROUTES: dict[str, Callable[[AdminApi, dict[str, list[str]], dict[str, str]], dic
     "/v1/organizations/workspaces": AdminApi.workspaces,
     "/v1/organizations/api_keys": AdminApi.api_keys,
     analytics.ANALYTICS_COST_PATH: AdminApi.analytics_cost_report,
-    analytics.ANALYTICS_USAGE_PATH: AdminApi.analytics_usage_report,
     "/v1/organizations/rate_limits": AdminApi.rate_limits,
     CLAUDE_CODE_PATH: AdminApi.claude_code,
 }

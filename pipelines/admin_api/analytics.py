@@ -1,13 +1,14 @@
 """The Usage and Cost Analytics API (beta) cost report: fetch a range of days and replace it in ClickHouse.
 
-Reference: the Claude Enterprise Analytics API reference guide
-(https://support.claude.com/en/articles/13703965-claude-enterprise-analytics-api-reference-guide): base URL
-``/v1/organizations/analytics/``, cursor pagination (``limit``, ``page`` = ``next_page`` while ``has_more``). The
-cost endpoint's field list could not be read from the public reference when this was written; the fields follow
-issue 14: ``amount`` (after discounts) and ``list_amount`` (decimal strings in cents, like the cost report),
-``currency``, the page's ``data_refreshed_at`` watermark, at most the top 100 groups per bucket, and rows that
-overlap (``row_type``: ``total``, ``group``, ``other``; docs/analytics_api.md). Overlapping rows are stored as
-they are and never added up: a day's cost is its ``total`` row.
+The contract (docs/analytics_api.md; the anthropic Python SDK, ``resources/beta/organization/analytics/
+cost_report.py`` and ``types/beta/organization/beta_analytics_cost_bucketed_result.py``, read 2026-12):
+``GET /v1/organizations/analytics/cost_report`` with the ``analytics-usage-cost-2026-08-24`` beta header, daily
+buckets of at most 31 days per query, cursor pages (``next_page``). Each bucket's ``results`` hold ``amount`` (after
+discounts, before credits) and ``list_amount`` in fractional cents, a ``currency`` and the grouped dimensions.
+Ungrouped, a bucket has one combined row: the day's total. Grouped, at most the top 100 groups and no remainder
+row, so group rows can fall short of the total. The collector therefore asks twice: without ``group_by[]`` for each
+day's total (the only figure the chargeback uses, row_type 'total') and with it for the breakdown (row_type
+'group'); it never adds group rows up to a total.
 
 Off unless ``analytics_api.enabled`` in LEDGER_CONFIG; it uses the Admin API client (its retries, backoff and
 key handling) and writes ``analytics_cost_daily`` and ``analytics_fetches``.
@@ -15,28 +16,27 @@ key handling) and writes ``analytics_cost_daily`` and ``analytics_fetches``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from pipelines.admin_api.client import AdminApiClient, AdminApiError, Log, RequestStats, rfc3339
+from pipelines.admin_api.client import ANALYTICS_COST_PATH, AdminApiClient, AdminApiError, Log, RequestStats
 from pipelines.admin_api.collect import amount_usd, fetch_time, parse_time
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
 
-ANALYTICS_COST_PATH = "/v1/organizations/analytics/cost_report"
-ROW_TYPES = ("total", "group", "other")
-MAX_DAYS_PER_PAGE = 31
-KEY_COLUMNS = ["date", "row_type", "workspace_id", "model", "currency"]
-COLUMNS = [*KEY_COLUMNS, "groups", "list_amount_usd", "net_amount_usd", "data_refreshed_at", "extracted_at"]
+MAX_DAYS_PER_QUERY = 31  # "The range may span at most 31 days"
+TOP_GROUPS = 100  # a bucket's group rows at most; beyond them the API reports nothing
+KEY_COLUMNS = ["date", "row_type", "product", "model", "currency"]
+COLUMNS = [*KEY_COLUMNS, "list_amount_usd", "net_amount_usd", "extracted_at"]
+Key = tuple[date, str, str, str, str]
 
 
 @dataclass(frozen=True)
 class AnalyticsRow:
-    groups: int  # how many groups an 'other' row holds (0 otherwise)
     list_usd: Decimal
     net_usd: Decimal
 
@@ -46,94 +46,95 @@ class AnalyticsFetch:
     start: date
     end: date
     extracted_at: datetime
-    data_refreshed_at: datetime
     days: int
     rows: int
     stats: RequestStats
-    list_usd: Decimal = Decimal(0)  # the sum of the days' total rows, never of overlapping rows
+    list_usd: Decimal = Decimal(0)  # the sum of the days' totals, never of group rows
     net_usd: Decimal = Decimal(0)
-    capped_days: int = 0  # days whose groups went beyond the top groups (an 'other' row)
+    capped_days: int = 0  # days with the top 100 groups: groups beyond them are not reported
     by_day: list[tuple[date, Decimal, Decimal]] = field(default_factory=list)
-    inconsistent_days: list[date] = field(default_factory=list)  # group rows + other differ from the total row
+    short_days: list[date] = field(default_factory=list)  # group rows fall short of (or exceed) the total
 
 
-def inconsistent_days(rows: dict[tuple[date, str, str, str, str], AnalyticsRow]) -> list[date]:
-    """Days whose group rows and 'other' row do not add up to the total row (a check only: the total is used)."""
+def short_days(rows: dict[Key, AnalyticsRow]) -> list[date]:
+    """Days whose group rows do not add up to the day's total (a check only: the total is what is used)."""
     parts: dict[date, Decimal] = {}
     totals: dict[date, Decimal] = {}
     for (day, row_type, *_rest), row in rows.items():
-        if row_type == "total":
-            totals[day] = totals.get(day, Decimal(0)) + row.list_usd
-        else:
-            parts[day] = parts.get(day, Decimal(0)) + row.list_usd
-    return sorted(day for day, total in totals.items() if day in parts and parts[day] != total)
+        target = totals if row_type == "total" else parts
+        target[day] = target.get(day, Decimal(0)) + row.list_usd
+    return sorted(day for day, listed in parts.items() if listed != totals.get(day))
 
 
-def analytics_cost_rows(pages: list[dict], start: datetime, end: datetime
-                        ) -> tuple[dict[tuple[date, str, str, str, str], AnalyticsRow], datetime]:
-    """The pages' rows by (day, row_type, workspace, model, currency) and the oldest ``data_refreshed_at``.
+def analytics_cost_rows(buckets: Iterable[dict], start: datetime, end: datetime, row_type: str
+                        ) -> dict[Key, AnalyticsRow]:
+    """The buckets' rows by (day, row_type, product, model, currency); ``row_type`` 'total' (an ungrouped query:
+    one row a bucket at most) or 'group'. Null dimensions become ''; a null ``amount`` / ``list_amount``, a
+    second row in an ungrouped bucket or a group repeated in a bucket is an error naming day, row and field (a
+    guess could count twice)."""
+    rows: dict[Key, AnalyticsRow] = {}
+    for bucket in buckets:
+        bucket_start = parse_time(bucket["starting_at"])
+        if not start <= bucket_start < end:
+            raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: bucket {bucket['starting_at']} is outside "
+                                "the requested range")
+        day = bucket_start.date()
+        results = bucket["results"]
+        if row_type == "total" and len(results) > 1:
+            raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: {day} has {len(results)} rows without "
+                                "group_by[]; one total was expected")
+        for index, result in enumerate(results):
+            where = f"Analytics API {ANALYTICS_COST_PATH}: {day} results[{index}] ({row_type})"
+            for name in ("amount", "list_amount"):
+                if result.get(name) is None:
+                    raise AdminApiError(f"{where}: {name} is null")
+            currency = result.get("currency") or "USD"
+            key = (day, row_type, result.get("product") or "", result.get("model") or "", currency)
+            if key in rows:
+                raise AdminApiError(f"{where}: the group {key[2:4]} appears twice; rows are never added")
+            rows[key] = AnalyticsRow(amount_usd(str(result["list_amount"]), currency),
+                                     amount_usd(str(result["amount"]), currency))
+    return rows
 
-    Null dimensions become ''; a null ``amount`` / ``list_amount``, an unknown ``row_type``, a row repeated in a
-    bucket or a day without its total row is an error naming day, row and field (a guess could count twice)."""
-    rows: dict[tuple[date, str, str, str, str], AnalyticsRow] = {}
-    watermarks = []
-    for body in pages:
-        if not body.get("data_refreshed_at"):
-            raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: data_refreshed_at is missing or null")
-        watermarks.append(parse_time(str(body["data_refreshed_at"])))
-        for bucket in body["data"]:
-            bucket_start = parse_time(bucket["starting_at"])
-            if not start <= bucket_start < end:
-                raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: bucket {bucket['starting_at']} is outside "
-                                    "the requested range")
-            day = bucket_start.date()
-            types = set()
-            for index, result in enumerate(bucket["results"]):
-                where = f"Analytics API {ANALYTICS_COST_PATH}: {day} results[{index}]"
-                row_type = result.get("row_type")
-                if row_type not in ROW_TYPES:
-                    raise AdminApiError(f"{where}: row_type {row_type!r} is not one of {', '.join(ROW_TYPES)}")
-                for name in ("amount", "list_amount"):
-                    if result.get(name) is None:
-                        raise AdminApiError(f"{where} ({row_type}): {name} is null")
-                currency = result.get("currency") or "USD"
-                key = (day, row_type, result.get("workspace_id") or "", result.get("model") or "", currency)
-                if key in rows:
-                    raise AdminApiError(f"{where}: the {row_type} row {key[2:4]} appears twice; rows are never added")
-                rows[key] = AnalyticsRow(int(result.get("groups") or 0),
-                                         amount_usd(str(result["list_amount"]), currency),
-                                         amount_usd(str(result["amount"]), currency))
-                types.add(row_type)
-            if types and "total" not in types:
-                raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: {day} has group rows but no total row")
-    if not watermarks:
-        raise AdminApiError(f"Analytics API {ANALYTICS_COST_PATH}: no page was returned")
-    return rows, min(watermarks)
+
+def query_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) in consecutive windows of at most 31 days, the longest range one query may span."""
+    windows = []
+    while start < end:
+        windows.append((start, min(start + timedelta(days=MAX_DAYS_PER_QUERY), end)))
+        start = windows[-1][1]
+    return windows
 
 
 def fetch_analytics_cost(api: AdminApiClient, ch: ClickHouseResource, start: datetime, end: datetime,
-                           group_by: tuple[str, ...], log: Log | None = None) -> AnalyticsFetch:
-    """Daily Analytics API cost in [start, end) by ``group_by``, replacing the range; the fetch and its
-    watermark are recorded in ``analytics_fetches``."""
+                         group_by: tuple[str, ...], log: Log | None = None) -> AnalyticsFetch:
+    """Daily Analytics API cost in [start, end): each day's total and its rows by ``group_by``, replacing the
+    range; the fetch is recorded in ``analytics_fetches``."""
     extracted_at = fetch_time()
-    params: dict[str, Any] = {"starting_at": rfc3339(start), "ending_at": rfc3339(end), "bucket_width": "1d",
-                              "group_by[]": list(group_by), "limit": MAX_DAYS_PER_PAGE}
+    rows: dict[Key, AnalyticsRow] = {}
     with api.session(log) as session:
-        pages = list(session.report_pages(ANALYTICS_COST_PATH, params))
-    rows, refreshed = analytics_cost_rows(pages, start, end)
-    refreshed = refreshed.replace(microsecond=0)
+        for window_start, window_end in query_windows(start, end):
+            rows |= analytics_cost_rows(session.analytics_cost_report(window_start, window_end, ()),
+                                        window_start, window_end, "total")
+            if group_by:
+                rows |= analytics_cost_rows(session.analytics_cost_report(window_start, window_end, group_by),
+                                            window_start, window_end, "group")
     with ch.connect() as client:
         ch.replace("analytics_cost_daily", COLUMNS,
-                   [[*key, r.groups, r.list_usd, r.net_usd, refreshed, extracted_at] for key, r in rows.items()],
+                   [[*key, r.list_usd, r.net_usd, extracted_at] for key, r in rows.items()],
                    sql("analytics_cost_daily_clear_stale"),
                    {"start": start.date(), "end": end.date(), "extracted_at": extracted_at})
-        client.insert("analytics_fetches", [[extracted_at, start.date(), end.date(), refreshed, len(rows),
+        client.insert("analytics_fetches", [[extracted_at, start.date(), end.date(), len(rows),
                                              session.stats.pages, session.stats.requests, session.stats.retries]],
-                      column_names=["extracted_at", "start_date", "end_date", "data_refreshed_at", "rows", "pages",
-                                    "requests", "retries"])
+                      column_names=["extracted_at", "start_date", "end_date", "rows", "pages", "requests",
+                                    "retries"])
     totals = sorted((key[0], row.list_usd, row.net_usd) for key, row in rows.items() if key[1] == "total")
-    return AnalyticsFetch(start.date(), end.date(), extracted_at, refreshed, len(totals), len(rows), session.stats,
+    groups_per_day: dict[date, int] = {}
+    for key in rows:
+        if key[1] == "group":
+            groups_per_day[key[0]] = groups_per_day.get(key[0], 0) + 1
+    return AnalyticsFetch(start.date(), end.date(), extracted_at, len(totals), len(rows), session.stats,
                           list_usd=sum((t[1] for t in totals), Decimal(0)),
                           net_usd=sum((t[2] for t in totals), Decimal(0)),
-                          capped_days=len({key[0] for key in rows if key[1] == "other"}), by_day=totals,
-                          inconsistent_days=inconsistent_days(rows))
+                          capped_days=sum(1 for n in groups_per_day.values() if n >= TOP_GROUPS), by_day=totals,
+                          short_days=short_days(rows))

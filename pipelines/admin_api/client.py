@@ -41,6 +41,12 @@ WORKSPACE_RATE_LIMITS_PATH = "/v1/organizations/workspaces/{workspace_id}/rate_l
 # One UTC day per call, cursor pages of up to 1000 records
 # (https://platform.claude.com/docs/en/api/admin/usage_report/retrieve_claude_code).
 CLAUDE_CODE_REPORT_PATH = "/v1/organizations/usage_report/claude_code"
+# The Usage and Cost Analytics API (beta) cost report, daily buckets of at most 31 days per query, cursor pages by
+# ``next_page`` alone, with its own beta header (docs/analytics_api.md; the anthropic Python SDK's
+# resources/beta/organization/analytics/cost_report.py and
+# https://platform.claude.com/docs/en/api/python/beta/organization/analytics/cost).
+ANALYTICS_COST_PATH = "/v1/organizations/analytics/cost_report"
+ANALYTICS_BETA = "analytics-usage-cost-2026-08-24"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 MAX_BUCKETS_PER_PAGE = {"1m": 1440, "1h": 168, "1d": 31}
 ERROR_TEXT_LIMIT = 300
@@ -156,20 +162,25 @@ class AdminApiSession:
 
     def rate_limits(self) -> Iterator[dict]:
         """The organisation's configured rate limits, one entry per rate-limit group."""
-        return self._cursor(RATE_LIMITS_PATH, {})
+        return self._cursor(RATE_LIMITS_PATH, {"limit": self._config.list_page_size})
 
     def workspace_rate_limits(self, workspace_id: str) -> Iterator[dict]:
         """A workspace's rate limits, its overrides and (``include_inherited``) what it inherits."""
         path = WORKSPACE_RATE_LIMITS_PATH.format(workspace_id=quote(workspace_id, safe=""))
-        return self._cursor(path, {"include_inherited": "true"})
+        return self._cursor(path, {"include_inherited": "true", "limit": self._config.list_page_size})
+
+    def analytics_cost_report(self, start: datetime, end: datetime, group_by: tuple[str, ...]) -> Iterator[dict]:
+        """Daily buckets of the Analytics API cost report in [start, end) (at most 31 days), every page."""
+        params = {"starting_at": rfc3339(start), "ending_at": rfc3339(end), "bucket_width": "1d",
+                  "group_by[]": list(group_by), "limit": MAX_BUCKETS_PER_PAGE["1d"]}
+        return self._cursor(ANALYTICS_COST_PATH, params, {"anthropic-beta": ANALYTICS_BETA})
 
     def _report(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
-        for body in self.report_pages(path, params):
+        for body in self._report_pages(path, params):
             yield from body["data"]
 
-    def report_pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
-        """Whole answers of a report (``data`` plus any page-level field, e.g. the Analytics API's
-        ``data_refreshed_at``), with report pagination: ``page`` = the previous answer's ``next_page`` while
+    def _report_pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+        """Whole answers of a report, with report pagination: ``page`` = the previous answer's ``next_page`` while
         ``has_more``."""
         page: str | None = None
         seen: set[str] = set()
@@ -196,13 +207,12 @@ class AdminApiSession:
                 raise AdminApiError(f"Admin API GET {path}: has_more without a new last_id; stopped paginating")
             after = body["last_id"]
 
-    def _cursor(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+    def _cursor(self, path: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> Iterator[dict]:
         """Cursor pagination without ``has_more``: ``page`` = the previous answer's ``next_page`` until it is null."""
         page: str | None = None
         seen: set[str] = set()
         while True:
-            query = {**params, "limit": self._config.list_page_size}
-            body = self._get(path, {**query, "page": page} if page else query)
+            body = self._get(path, {**params, "page": page} if page else params, headers)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise AdminApiError(f"Admin API GET {path}: the answer is not a page (no data[])")
             self.stats.pages += 1
@@ -221,7 +231,7 @@ class AdminApiSession:
         self.stats.pages += 1
         return body
 
-    def _get(self, path: str, params: dict[str, Any]) -> Any:
+    def _get(self, path: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         """One GET with retries: 429 (after ``retry-after``), 5xx, 529, connection errors and torn JSON bodies
         are retried with exponential backoff and jitter, bounded in count and time; other errors fail at once."""
         started = time.monotonic()
@@ -229,7 +239,7 @@ class AdminApiSession:
         while True:
             self.stats.requests += 1
             try:
-                response = self._http.get(path, params=params)
+                response = self._http.get(path, params=params, headers=headers)
             except httpx.TransportError as exc:
                 reason, wait = f"connection error ({type(exc).__name__})", self._backoff(attempt)
             else:

@@ -27,11 +27,12 @@ class AnalyticsApiSettings(Strict):
 
     enabled: bool = Field(default=False, description="Collect the Analytics API cost report and show list, net "
                           "and discount in the chargeback export. Off: nothing is fetched and nothing changes.")
-    group_by: tuple[Literal["workspace_id", "model"], ...] = Field(
-        default=("workspace_id",), description="Dimensions of the analytics_cost_daily group rows.")
+    group_by: tuple[Literal["product", "model"], ...] = Field(
+        default=("product", "model"), description="Dimensions of the analytics_cost_daily group rows (the API's "
+        "group_by[]; () fetches the daily totals only).")
     refetch_days: int = Field(default=35, ge=1, le=366, description="Days the daily run re-fetches: the data is "
                               "final only after about 30 days.")
-    final_after_days: int = Field(default=30, ge=0, le=366, description="A month is final once data_refreshed_at "
+    final_after_days: int = Field(default=30, ge=0, le=366, description="A month is final once it was fetched "
                                   "is this many days past the month's end.")
 
 

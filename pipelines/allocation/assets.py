@@ -160,7 +160,7 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
     "manifest (rows, totals, sha256); byte-identical when the data has not changed. A final export is never "
     "overwritten: a later change (a restated day) is issued as the next version with a corrections file. With the "
-    "optional Analytics API source on: list, net and discount per line and the data_refreshed_at watermark.",
+    "optional Analytics API source on: list, net and discount per line and when the figures were fetched.",
 )
 def chargeback_export(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                       ) -> MaterializeResult:

@@ -4,8 +4,9 @@ The month's figures are the Analytics API's: the sum of its days' ``total`` rows
 rows), to the cent. The month's list cost and its discount (list - net) are each spread over the chargeback lines
 by their share of list cost with the allocation's largest-remainder rule (``rounding.split_integer``), so the
 lines' list, discount and net columns each add up to the Analytics API's month to the cent; a line's net is its
-list minus its discount. The watermark is the oldest ``data_refreshed_at`` of the month's days: the month is
-``final`` once it is ``final_after_days`` past the month's end, else ``provisional as of`` the watermark.
+list minus its discount. The API's answer has no watermark, so the figures are as of their fetch: the oldest
+fetch of the month's days. The month is ``final`` once that fetch is ``final_after_days`` past the month's end
+(the data settles about 30 days later), else ``provisional as of`` that fetch.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class AnalyticsMonth:
     days: int
     list_usd: Decimal
     net_usd: Decimal
-    data_refreshed_at: datetime | None
+    fetched_at: datetime | None
     final_after_days: int = 30
 
     @property
@@ -47,28 +48,26 @@ class AnalyticsMonth:
     @property
     def final(self) -> bool:
         end = month_bounds(self.month)[1]
-        return self.data_refreshed_at is not None and self.data_refreshed_at > end + timedelta(
-            days=self.final_after_days)
+        return self.fetched_at is not None and self.fetched_at > end + timedelta(days=self.final_after_days)
 
     def finality(self) -> str:
-        if self.data_refreshed_at is None:
+        if self.fetched_at is None:
             return "no Analytics API data for the month"
-        return "final" if self.final else f"provisional as of {self.data_refreshed_at:%Y-%m-%dT%H:%M:%SZ}"
+        return "final" if self.final else f"provisional as of {self.fetched_at:%Y-%m-%dT%H:%M:%SZ}"
 
     def manifest(self) -> dict:
         return {"list_cost_usd": str(self.list_usd), "net_cost_usd": str(self.net_usd),
                 "discount_usd": str(self.discount_usd), "days": self.days,
-                "data_refreshed_at": (f"{self.data_refreshed_at:%Y-%m-%dT%H:%M:%SZ}"
-                                      if self.data_refreshed_at else None),
+                "fetched_at": f"{self.fetched_at:%Y-%m-%dT%H:%M:%SZ}" if self.fetched_at else None,
                 "finality": self.finality()}
 
 
 def analytics_month(ch: ClickHouseResource, month: date, final_after_days: int = 30) -> AnalyticsMonth:
-    """The month's Analytics API list and net cost (its days' total rows) and the oldest watermark."""
-    [(days, list_usd, net_usd, refreshed)] = ch.query_rows(sql("analytics_month_totals"), {"month": month})
+    """The month's Analytics API list and net cost (its days' total rows) and the oldest fetch of them."""
+    [(days, list_usd, net_usd, fetched)] = ch.query_rows(sql("analytics_month_totals"), {"month": month})
     return AnalyticsMonth(month, int(days), Decimal(list_usd).quantize(CENT, ROUND_HALF_UP),
                           Decimal(net_usd).quantize(CENT, ROUND_HALF_UP),
-                          refreshed.replace(tzinfo=UTC) if days else None, final_after_days)
+                          fetched.replace(tzinfo=UTC, microsecond=0) if days else None, final_after_days)
 
 
 def analytics_of(ch: ClickHouseResource, ledger_config: LedgerConfig, month: date) -> AnalyticsMonth | None:

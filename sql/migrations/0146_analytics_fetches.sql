@@ -1,11 +1,10 @@
--- One row per fetch of the Analytics API cost report: the days it covered and the API's data_refreshed_at
--- watermark (the oldest one of its pages), so a month's export can say how final its numbers were.
+-- One row per fetch of the Analytics API cost report: the days it covered and how it went. The API's answer has
+-- no watermark, so how final a month's figures are is told by when they were fetched (extracted_at).
 CREATE TABLE IF NOT EXISTS analytics_fetches
 (
     extracted_at        DateTime64(3, 'UTC'),
     start_date          Date,
     end_date            Date,
-    data_refreshed_at   DateTime('UTC'),
     rows                UInt64,
     pages               UInt32,
     requests            UInt32,

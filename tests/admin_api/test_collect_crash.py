@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from admin_api_traffic import HOUR, Traffic, simulator_for
+from admin_api_traffic import HAIKU, HOUR, Traffic, simulator_for
 from crash import killed_repeatedly
 from dagster import DagsterInstance, materialize
 
@@ -49,7 +49,7 @@ COLLECT_ANALYTICS = PREAMBLE + """
 from pipelines.admin_api.analytics import fetch_analytics_cost
 with ch.connect():
     while True:
-        fetch_analytics_cost(AdminApiClient.from_env(), ch, start, end, ("workspace_id",))
+        fetch_analytics_cost(AdminApiClient.from_env(), ch, start, end, ("model",))
         print("written", flush=True)
 """
 
@@ -90,10 +90,10 @@ def test_a_rate_limit_collection_killed_at_any_moment_leaves_every_limit_once(si
 
 def test_an_analytics_fetch_killed_at_any_moment_leaves_the_day_s_rows_once(simulator, ch):
     def stored() -> list[tuple]:
-        return ch.query_rows("SELECT date, row_type, workspace_id, list_amount_usd, net_amount_usd "
+        return ch.query_rows("SELECT date, row_type, model, list_amount_usd, net_amount_usd "
                              "FROM analytics_cost_daily FINAL ORDER BY row_type")
 
     day = date(2026, 10, 5)
     assert killed_repeatedly(COLLECT_ANALYTICS, [ch.ledger_home], stored, seed=9) == [
-        [(day, "group", "wrkspc_search", Decimal(2), Decimal("1.8")),
+        [(day, "group", HAIKU, Decimal(2), Decimal("1.8")),
          (day, "total", "", Decimal(2), Decimal("1.8"))]] * 5

@@ -1,5 +1,6 @@
 """Specification of the chargeback with the optional Analytics API source: list, net and discount per line summing to
-the Analytics API's month to the cent, the watermark and finality in the manifest, and off = unchanged.
+the Analytics API's month to the cent, when they were fetched and how final they are in the manifest, and off =
+unchanged.
 
 October's chargeback lines (test_chargeback_export) have list costs 0.15, 0.24, 0.50, 0.06, 0.15 (110 cents). The
 Analytics API's October: 5th total 1.20 list / 1.00 net, 6th total 0.80 / 0.70, so 2.00 list, 1.70 net, 0.30
@@ -37,19 +38,20 @@ from pipelines.allocation.discounts import analytics_month
 from pipelines.allocation.export import EXPORT_COLUMNS, export_chargeback
 from pipelines.ledger_config import LedgerConfig
 
-REFRESHED = datetime(2026, 11, 20, 6, tzinfo=UTC)
-ANALYTICS_COLUMNS = ["date", "row_type", "workspace_id", "model", "currency", "groups", "list_amount_usd",
-                     "net_amount_usd", "data_refreshed_at", "extracted_at"]
+FETCHED = datetime(2026, 11, 20, 6, tzinfo=UTC)
+ANALYTICS_COLUMNS = ["date", "row_type", "product", "model", "currency", "list_amount_usd", "net_amount_usd",
+                     "extracted_at"]
 
 
-def analytics_rows(ch, refreshed: datetime = REFRESHED) -> None:
-    """Each day's total row with the group and other rows that overlap it (never to be added to it)."""
-    rows = [(5, "total", "", "1.20", "1.00"), (5, "group", "ws1", "1.00", "0.82"), (5, "other", "", "0.20", "0.18"),
-            (6, "total", "", "0.80", "0.70"), (6, "group", "ws1", "0.80", "0.70")]
+def analytics_rows(ch, fetched: datetime = FETCHED) -> None:
+    """Each day's total row with the group rows of its breakdown (never to be added to it)."""
+    rows = [(5, "total", "", "1.20", "1.00"), (5, "group", "claude-haiku-4-5", "1.00", "0.82"),
+            (5, "group", "claude-sonnet-4-6", "0.20", "0.18"), (6, "total", "", "0.80", "0.70"),
+            (6, "group", "claude-haiku-4-5", "0.80", "0.70")]
     with ch.connect() as client:
         client.insert("analytics_cost_daily",
-                      [[OCTOBER.replace(day=day), kind, ws, "", "USD", 1 if kind == "other" else 0, Decimal(lst),
-                        Decimal(net), refreshed, datetime.now(UTC)] for day, kind, ws, lst, net in rows],
+                      [[OCTOBER.replace(day=day), kind, "", model, "USD", Decimal(lst), Decimal(net), fetched]
+                       for day, kind, model, lst, net in rows],
                       column_names=ANALYTICS_COLUMNS)
 
 
@@ -81,7 +83,7 @@ def csv_lines(path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_the_month_is_its_days_total_rows_never_the_overlapping_rows(october):
+def test_the_month_is_its_days_total_rows_never_their_group_rows(october):
     month = analytics_month(october, OCTOBER)
     assert (month.list_usd, month.net_usd, month.discount_usd) == (Decimal("2.00"), Decimal("1.70"), Decimal("0.30"))
 
@@ -105,17 +107,17 @@ def test_per_team_list_net_and_discount_equal_the_hand_figures(october, tmp_path
                      "data": [Decimal("0.38"), Decimal("0.32"), Decimal("0.06")]}
 
 
-def test_the_manifest_records_the_watermark_and_a_provisional_month(october, tmp_path):
+def test_the_manifest_records_when_the_month_was_fetched_and_that_it_is_provisional(october, tmp_path):
     result = export_chargeback(october, OCTOBER, tmp_path, "proportional", analytics_month(october, OCTOBER))
     manifest = json.loads(result.manifest_path.read_text())
     assert manifest["analytics_api"] == {
         "list_cost_usd": "2.00", "net_cost_usd": "1.70", "discount_usd": "0.30", "days": 2,
-        "data_refreshed_at": "2026-11-20T06:00:00Z", "finality": "provisional as of 2026-11-20T06:00:00Z"}
+        "fetched_at": "2026-11-20T06:00:00Z", "finality": "provisional as of 2026-11-20T06:00:00Z"}
     assert manifest["columns"][-3:] == ["analytics_list_cost_usd", "net_cost_usd", "discount_usd"]
 
 
-def test_a_month_refreshed_more_than_30_days_after_its_end_is_final(october, tmp_path):
-    analytics_rows(october, refreshed=datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))  # a newer fetch: Nov 1 + 30 d + 1 s
+def test_a_month_fetched_more_than_30_days_after_its_end_is_final(october, tmp_path):
+    analytics_rows(october, fetched=datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))  # a newer fetch: Nov 1 + 30 d + 1 s
     assert analytics_month(october, OCTOBER).finality() == "final"
 
 
@@ -179,10 +181,13 @@ def test_fetched_from_the_simulator_per_team_figures_equal_the_hand_figures(octo
     traffic = Traffic()
     traffic.add(HOUR, input=1_000_000)
     traffic.add(HOUR.replace(day=6), input=1_000_000)
-    with simulator_for(traffic, monkeypatch, now=lambda: REFRESHED.replace(hour=12)):
-        fetch_analytics_cost(AdminApiClient(api_key=EnvVar("ANTHROPIC_ADMIN_API_KEY")), october,
-                             datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC), ("workspace_id",))
+    with simulator_for(traffic, monkeypatch, now=lambda: FETCHED.replace(hour=12)):
+        fetched = fetch_analytics_cost(AdminApiClient(api_key=EnvVar("ANTHROPIC_ADMIN_API_KEY")), october,
+                                       datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),
+                                       ("model",))
     result = export_chargeback(october, OCTOBER, tmp_path, "proportional", analytics_month(october, OCTOBER))
     assert team_sums(result.csv_path) == {"search": [Decimal("1.62"), Decimal("1.46"), Decimal("0.16")],
                                           "data": [Decimal("0.38"), Decimal("0.34"), Decimal("0.04")]}
-    assert result.manifest["analytics_api"]["finality"] == "provisional as of 2026-11-20T06:00:00Z"
+    # fetched now (the fetch has the real clock), more than 30 days after October's end
+    assert fetched.extracted_at > datetime(2026, 12, 1, tzinfo=UTC)
+    assert result.manifest["analytics_api"]["finality"] == "final"
