@@ -16,6 +16,7 @@ key handling) and writes ``analytics_cost_daily`` and ``analytics_fetches``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -129,10 +130,7 @@ def fetch_analytics_cost(api: AdminApiClient, ch: ClickHouseResource, start: dat
                       column_names=["extracted_at", "start_date", "end_date", "rows", "pages", "requests",
                                     "retries"])
     totals = sorted((key[0], row.list_usd, row.net_usd) for key, row in rows.items() if key[1] == "total")
-    groups_per_day: dict[date, int] = {}
-    for key in rows:
-        if key[1] == "group":
-            groups_per_day[key[0]] = groups_per_day.get(key[0], 0) + 1
+    groups_per_day = Counter(key[0] for key in rows if key[1] == "group")
     return AnalyticsFetch(start.date(), end.date(), extracted_at, len(totals), len(rows), session.stats,
                           list_usd=sum((t[1] for t in totals), Decimal(0)),
                           net_usd=sum((t[2] for t in totals), Decimal(0)),

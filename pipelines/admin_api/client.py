@@ -176,17 +176,12 @@ class AdminApiSession:
         return self._cursor(ANALYTICS_COST_PATH, params, {"anthropic-beta": ANALYTICS_BETA})
 
     def _report(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
-        for body in self._report_pages(path, params):
-            yield from body["data"]
-
-    def _report_pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
-        """Whole answers of a report, with report pagination: ``page`` = the previous answer's ``next_page`` while
-        ``has_more``."""
+        """Report pagination: ``page`` = the previous answer's ``next_page`` while ``has_more``."""
         page: str | None = None
         seen: set[str] = set()
         while True:
             body = self._page(path, {**params, "page": page} if page else params)
-            yield body
+            yield from body["data"]
             if not body["has_more"]:
                 return
             page = body.get("next_page")
