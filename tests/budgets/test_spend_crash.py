@@ -20,7 +20,7 @@ import sys
 from datetime import UTC, datetime
 from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.storage.clickhouse import ClickHouseResource
-ch = ClickHouseResource(ledger_home=sys.argv[1])
+ch = ClickHouseResource.from_env()
 with ch.connect() as client:
     while True:
         client.command("TRUNCATE TABLE spend_refreshes")
@@ -29,9 +29,9 @@ with ch.connect() as client:
 """
 
 
-def test_a_rollup_refresh_killed_at_any_moment_leaves_each_month_s_spend_once(tmp_path: Path, monkeypatch):
+def test_a_rollup_refresh_killed_at_any_moment_leaves_each_month_s_spend_once(ch: ClickHouseResource,
+                                                                            tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     load_prices(ch)
     allocate(ch, "2026-10-31 23:00", "1.25")  # the previous month, Admin-API-priced
     allocate(ch, "2026-11-20 09:00", "0.40")
@@ -40,5 +40,5 @@ def test_a_rollup_refresh_killed_at_any_moment_leaves_each_month_s_spend_once(tm
         return ch.query_rows("SELECT toStartOfMonth(hour) AS month, sum(spend_usd) FROM spend_hourly "
                              "GROUP BY month ORDER BY month")
 
-    assert killed_repeatedly(REFRESH_FOREVER, [ch.ledger_home], by_month, seed=19) == [
+    assert killed_repeatedly(REFRESH_FOREVER, [], by_month, ch=ch, seed=19) == [
         [(utc("2026-10-01").date(), Decimal("1.25")), (utc("2026-11-01").date(), Decimal("0.40"))]] * 5

@@ -18,16 +18,20 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from clickhouse_databases import server_env
+
 from pipelines.settings import PROJECT_ROOT
+from pipelines.storage.clickhouse import ClickHouseResource
 
 T = TypeVar("T")
 WRITTEN = "written"
 
 
-def killed_repeatedly(script: str, args: list[str], look: Callable[[], T], *, kills: int = 5, seed: int = 7,
-                      running_s: tuple[float, float] = (0.02, 0.4)) -> list[T]:
-    """What ``look()`` saw after each of ``kills`` SIGKILLs of ``python -c script *args``."""
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+def killed_repeatedly(script: str, args: list[str], look: Callable[[], T], *, ch: ClickHouseResource, kills: int = 5,
+                      seed: int = 7, running_s: tuple[float, float] = (0.02, 0.4)) -> list[T]:
+    """What ``look()`` saw after each of ``kills`` SIGKILLs of ``python -c script *args``, a process whose
+    ``ClickHouseResource.from_env()`` is ``ch``."""
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **server_env(ch)}
     rng = random.Random(seed)
     seen = []
     for _ in range(kills):
