@@ -28,6 +28,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from pipelines import money
 from pipelines.allocation.chargeback import SHARED_COST_FEATURE
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import statement_name
@@ -46,7 +47,7 @@ ZERO = Decimal(0)
 
 
 def usd(amount: Decimal | None) -> str:
-    return "–" if amount is None else f"${Decimal(amount).quantize(CENT, ROUND_HALF_UP):,}"
+    return "–" if amount is None else money.usd(amount)
 
 
 def _cents(amount: Decimal) -> float:

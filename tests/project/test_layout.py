@@ -19,7 +19,7 @@ SHARED_RULES = PROJECT_ROOT / "sql" / "migrations" / "0070_shared_rules.sql"
 # Rooms of pipelines/ from the bottom up: a module may import its own room and the rooms below it.
 LAYERS = (
     {"settings", "secrets", "emitter"},
-    {"storage", "metadata", "ledger_config"},
+    {"storage", "metadata", "ledger_config", "money"},
     {"events", "pricing", "admin_api", "alerts"},
     {"kafka", "allocation", "cache", "reliability", "claude_code"},
     {"budgets"},
