@@ -196,6 +196,7 @@ def _shared_cost_section(ch: ClickHouseResource, month: date, daily: list[DailyS
 
 def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Section:
     rows = ch.query_rows(sql("statement_cache_by_team"), {"month": month, "teams": teams})
+    analysed = ch.query_rows(sql("statement_cache_analysed"), {"month": month})[0][0]
     points = []
     for team, realised, wasted, missed in rows:
         points += [{"team": team, "measure": "realised", "usd": _cents(realised)},
@@ -211,6 +212,8 @@ def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Sec
         tuple((t, usd(r), usd(w), usd(m)) for t, r, w, m in rows),
         "The uncached-prefix estimate is from the latest cache analysis window, which need not be this month; "
         "teams without cache activity are not listed." if rows else
+        f"The cache analysis found no prompt-cache activity in this month's usage events"
+        f"{' of these teams' if teams else ''}." if analysed else
         "No cache analysis for this month: run the cache_analysis job.",
     )
 

@@ -16,6 +16,7 @@ from dagster import DagsterInstance, materialize
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
 from pipelines.budgets.model import Budget
 from pipelines.budgets.spend import refresh_spend_rollup
+from pipelines.cache.analysis import refresh_cache_analysis
 from pipelines.ledger_config import LedgerConfig
 from pipelines.reports.statement import build_statement, write_statement
 from pipelines.settings import PROJECT_ROOT
@@ -89,6 +90,21 @@ def test_the_charts_draw_the_month(october):
     budgets = section(statement, "budgets")
     assert budgets.table_rows == (("search-monthly", "team search", "month, $2.00", "$0.60", "30.0 %"),)
     assert section(statement, "models").table_rows == (("claude-haiku-4-5-20251001", "300,000", "$1.50", "100.0%"),)
+
+
+def test_a_page_whose_teams_cached_nothing_says_so_once_the_cache_analysis_ran(tmp_path):
+    """October 5: search reads 50,000 prompt tokens from the cache; research (CC-400) sends no event at all."""
+    ch = priced_database(tmp_path / "ledger")
+    usage_event(ch, "e1", "search", "query-rewrite", input=1_000, cache_read=50_000, output=100)
+    refresh_cache_analysis(ch)
+    attribution = config(shared_cost_policy="proportional")
+
+    research = build_statement(ch, OCTOBER, attribution, [], NOW, "CC-400 Research")
+    assert section(research, "cache").spec is None
+    assert section(research, "cache").note == ("The cache analysis found no prompt-cache activity in this month's "
+                                               "usage events of these teams.")
+    search = build_statement(ch, OCTOBER, attribution, [], NOW, "CC-100 Search")
+    assert [row[0] for row in section(search, "cache").table_rows] == ["search"]
 
 
 def test_a_cost_centre_page_shows_only_its_teams_and_the_index_links_it(october, tmp_path):
