@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)/.ledger
 export DAGSTER_HOME := $(CURDIR)
+# dagster.yaml turns telemetry off; this also stops the webserver's upload thread, which otherwise creates logs/
+# and .logs_queue/ in DAGSTER_HOME (the project root). The instance's own files live under .ledger/dagster.
+export DAGSTER_DISABLE_TELEMETRY := 1
 
 .PHONY: install demo test dev lint bench clean simulator
 
