@@ -89,7 +89,9 @@ MONTH_HELP = "The month, YYYY-MM (default: last month)."
               help="Read the query from a file ('-' or no query: from stdin).")
 @click.option("--format", "form", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Allow writes and DDL (off: the query runs with readonly = 1).")
-def sql_command(query: str | None, path: Path | None, form: str, write: bool) -> None:
+@click.option("--exact", is_flag=True, help="In the table, every digit as stored (money is printed to the cent, "
+              "shares to four places); CSV and JSON are always exact.")
+def sql_command(query: str | None, path: Path | None, form: str, write: bool, exact: bool) -> None:
     """Run one SQL statement on the ledger's ClickHouse (the finance views: docs/finance.md)."""
     from pipelines.reports.console import render, run_query
 
@@ -102,7 +104,7 @@ def sql_command(query: str | None, path: Path | None, form: str, write: bool) ->
     text = text.strip().rstrip(";").strip()
     if not text:
         raise click.UsageError("no query given (an argument, --file, or stdin)")
-    click.echo(render(run_query(_clickhouse(), text, write=write), form), nl=False)  # type: ignore[arg-type]
+    click.echo(render(run_query(_clickhouse(), text, write=write), form, exact), nl=False)  # type: ignore[arg-type]
 
 
 def _instance():
