@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, priced_database, usage_event, write_config
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
 from pipelines.budgets.model import Budget
@@ -122,9 +123,9 @@ def test_a_cost_centre_page_shows_only_its_teams_and_the_index_links_it(october,
     assert index.count("<script") == 2 and "https://" not in index.split("<script", 1)[0]
 
 
-def ledger(home: Path, config_path: Path, *args: str) -> subprocess.CompletedProcess:
+def ledger(home: Path, config_path: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(config_path),
-           "LEDGER_EXPORT_DIR": str(home / "cli-exports")}
+           "LEDGER_EXPORT_DIR": str(home / "cli-exports"), **environment}
     env.pop("CLICKHOUSE_DSN", None)
     return subprocess.run([str(LEDGER), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -149,14 +150,69 @@ def test_ledger_report_writes_the_statement_and_names_it(october):
                                         str(home / "cli-exports" / "statement-2026-10.html")]
 
 
-def test_a_month_without_chargeback_is_one_line_saying_what_to_run(october):
+def printed_command(error: str) -> str:
+    """The command a one-line error tells the user to run."""
+    [command] = re.findall(r"run `([^`]+)`", error)
+    return command
+
+
+def test_a_month_not_yet_allocated_names_the_command_that_allocates_it_and_it_runs_as_printed(tmp_path):
+    """October 5: 200,000 output tokens of Haiku 4.5 on key_search, all explained by search's events; the cost
+    report says $1.00 (200,000 x $5 per million). Collected, not allocated."""
+    home = tmp_path / "ledger"
+    ch = priced_database(home)
+    admin_usage(ch, output=200_000)
+    usage_event(ch, "e1", "search", "query-rewrite", output=200_000)
+    cost_report(ch, HOUR.date(), "ws1", "1.00")
+    path = write_config(home / "ledger.yaml", shared_cost_policy="proportional")
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    instance = {"DAGSTER_HOME": str(tmp_path)}  # the run is recorded here, not in the project's instance
+
+    refused = ledger(home, path, "report", "--month", "2026-10", **instance)
+    assert refused.returncode == 1
+    [error] = refused.stderr.splitlines()
+    assert printed_command(error) == ".venv/bin/ledger allocate --month 2026-10"
+
+    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(path), **instance}
+    env.pop("CLICKHOUSE_DSN", None)
+    done = subprocess.run(printed_command(error), shell=True, cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "allocated 2026-10 final $1.00 (5 checks passed)\n"
+    with DagsterInstance.from_config(str(tmp_path)) as recorded:
+        assert recorded.get_materialized_partitions(AssetKey("chargeback")) == {"2026-10-01"}
+    assert ledger(home, path, "report", "--month", "2026-10").returncode == 0
+
+
+def test_a_month_without_admin_api_usage_says_to_collect_it_and_allocates_nothing(october):
     _ch, home, path = october
-    done = ledger(home, path, "report", "--month", "2026-09")
+    for args in (("report", "--month", "2026-09"), ("allocate", "--month", "2026-09")):
+        done = ledger(home, path, *args)
+        assert done.returncode == 1
+        assert done.stderr.splitlines() == [
+            "Error: no Admin API usage is collected for 2026-09: collect it first (the collect_admin_usage and "
+            "collect_admin_cost jobs for its days, in the Dagster UI), then allocate it"]
+    assert not (home / "cli-exports" / "chargeback-2026-09.csv").exists()
+
+
+def test_a_month_before_the_partitions_suggests_no_partition_but_how_to_move_their_start(october):
+    _ch, home, path = october
+    done = ledger(home, path, "report", "--month", "2026-09", LEDGER_PARTITIONS_START="2026-10-01")
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        "Error: no chargeback for 2026-09 yet: run the allocate_month job for partition 2026-09-01 (Dagster UI, or "
-        "`dagster job launch -m pipelines.definitions -j allocate_month --tags '{\"dagster/partition\": "
-        "\"2026-09-01\"}'`)"]
+        "Error: 2026-09 is before the first month partition (2026-10): the partitions start at "
+        "LEDGER_PARTITIONS_START, else at the earliest day with data. To allocate it, set "
+        "LEDGER_PARTITIONS_START=2026-09-01 in the environment of `make dev` and of this command, and collect its "
+        "Admin API usage and cost"]
+    moved = ledger(home, path, "report", "--month", "2026-09", LEDGER_PARTITIONS_START="2026-09-01")
+    assert "no Admin API usage is collected for 2026-09" in moved.stderr  # the month is a partition now
+
+
+def test_a_month_that_has_not_begun_is_not_a_partition(october):
+    _ch, home, path = october
+    done = ledger(home, path, "allocate", "--month", "2099-01")
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: 2099-01 has not begun: the last month partition is ")
 
 
 def test_the_dagster_cli_materialises_the_statement_of_a_month(october, tmp_path):
