@@ -1,6 +1,6 @@
 """``make demo`` step: refresh the anomaly tables, run one round of anomaly alerts, print both.
 
-The demo organisation plants one anomaly (``demo.organisation.PLANTED_SPIKE``: a feature calling thirty times its
+The demo organisation plants one anomaly (``demo.organisation.PLANTED_SPIKE``: a feature called at many times its
 usual rate for six hours of yesterday); this step shows it, with what moved, and its alert. Without Slack
 the alert goes to the log and ``alerts_sent``; running the demo again sends nothing twice.
 """
@@ -33,8 +33,8 @@ def run_anomaly_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
     spend = result.asset_materializations_for_node("spend_anomalies")[0].metadata
     cache = result.asset_materializations_for_node("cache_breaks")[0].metadata
     print(f"anomalies   {spend['anomalies'].value} spend anomalies in {spend['incidents'].value} incidents, "
-          f"{cache['cache_breaks'].value} cache breaks (planted: {spike.feature} x{spike.factor:g} "
-          f"{spike.first_hour:02d}:00-{spike.last_hour:02d}:00 UTC yesterday); all in spend_anomalies and "
+          f"{cache['cache_breaks'].value} cache breaks (planted: {spike.feature} at {spike.calls_per_hour:g} calls "
+          f"an hour {spike.first_hour:02d}:00-{spike.last_hour:02d}:00 UTC yesterday); all in spend_anomalies and "
           "cache_breaks (docs/anomalies.md)")
     config = LedgerConfig.from_env().section(AnomaliesConfig).anomalies
     if config is None:
