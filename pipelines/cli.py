@@ -131,13 +131,16 @@ def _instance():
 @main.command()
 def status() -> None:
     """Freshness of each source, the last runs, failing checks and unpriced usage."""
-    from pipelines.definitions import defs
+    from pipelines.definitions import OPTIONAL_SOURCES, defs
+    from pipelines.ledger_config import LedgerConfig
     from pipelines.reports.status import status_report
+    from pipelines.sources import sources_off
 
     keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
+    off = sources_off(OPTIONAL_SOURCES, LedgerConfig.from_env())
     instance = _instance()
     try:
-        click.echo(status_report(_clickhouse(), instance, keys), nl=False)
+        click.echo(status_report(_clickhouse(), instance, keys, off=off), nl=False)
     finally:
         if instance is not None:
             instance.dispose()

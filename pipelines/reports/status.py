@@ -3,7 +3,7 @@ usage that has no price, on one screen."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -61,13 +61,15 @@ def failing_checks(instance: DagsterInstance, keys: Sequence[AssetCheckKey], mon
 
 
 def status_report(ch: ClickHouseResource, instance: DagsterInstance | None, check_keys: Sequence[AssetCheckKey],
-                  now: datetime | None = None) -> str:
+                  now: datetime | None = None, off: Collection[str] = ()) -> str:
+    """``off``: the sources LEDGER_CONFIG leaves off (pipelines.sources), shown as off rather than never written."""
     now = now or datetime.now(UTC)
     current = month_start(now.date())
     months = [previous_month(current), current]
     lines = [f"claude-ledger status at {now:%Y-%m-%d %H:%M} UTC ({ch.describe()})", "", "Sources"]
     fresh: list[Freshness] = source_freshness(ch)
     lines += text_table(["source", "data until (UTC)", "last written", "age"], [
+        (f.source, "-", "off", "-") if f.source in off else
         (f.source, f"{f.data_until:%Y-%m-%d %H:%M}" if f.data_until else "-",
          f"{f.written_at:%Y-%m-%d %H:%M}" if f.written_at else "never", age(f.age_s(now))) for f in fresh])
     lines += ["", f"Last runs (newest {LAST_RUNS})"]

@@ -23,3 +23,9 @@ def test_the_landing_zone_s_data_runs_until_its_newest_event(ch, landing):
     # e2 is the newest (e3 is 08:05 UTC); its age at 13:00 is 61 minutes (then: when the file was read).
     assert row.split()[3:5] == ["2026-10-05", "11:58"]
     assert row.endswith("61 min")
+
+
+def test_a_source_the_configuration_leaves_off_reads_off_not_never_written(ch):
+    report = status_report(ch, None, [], NOW, off={"analytics_cost_daily"})
+    [row] = [line for line in report.splitlines() if line.startswith("analytics_cost_daily ")]
+    assert row.split() == ["analytics_cost_daily", "-", "off", "-"]
