@@ -20,9 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Run the whole pipeline end to end on the embedded database with the demo organisation.
+## Run the whole pipeline end to end on the embedded database with the demo organisation (VERBOSE=1: every table).
 demo: install
-	$(BIN)/python -m demo.run
+	$(BIN)/python -m demo.run $(if $(VERBOSE),--verbose)
 
 ## Install and run the test suite (two pytest workers, one per core).
 test: install
