@@ -144,8 +144,8 @@ def _budget_rows(budgets: list[Budget], daily: list[DailySpend], month: date) ->
             running += spent
             value = running if budget.period == "month" else spent
             peak = max(peak, spent)
-            points.append({"budget": budget.id, "date": f"{day:%Y-%m-%d}", "usd": _cents(value),
-                           "percent": float(value * 100 / budget.amount_usd)})
+            points.append({"budget": budget.id, "period": budget.period, "date": f"{day:%Y-%m-%d}",
+                           "usd": _cents(value), "percent": float(value * 100 / budget.amount_usd)})
         if budget.period == "month":
             table.append((budget.id, budget.describe_scope(), f"month, {usd(budget.amount_usd)}", usd(running),
                           f"{running * 100 / budget.amount_usd:.1f} %"))
@@ -164,7 +164,7 @@ def _budget_section(budgets: list[Budget], daily: list[DailySpend], month: date,
         intro = "No budget in LEDGER_CONFIG applies to this page."
     else:
         intro = ("Each budget's spend as a percentage of its amount, against the budget line (100 %): month budgets "
-                 "accumulate over the month, day budgets show each day's spend.")
+                 "accumulate over the month; day budgets, in a panel of their own, show each day's spend.")
     return Section("budgets", "Budget burn-down", intro, charts.budget_burn_down(points) if points else None,
                    ("budget", "scope", "period, amount", "spend", "against the line"), tuple(table),
                    "Budget spend comes from the spend_hourly rollup the alerts read; see below for why it differs "

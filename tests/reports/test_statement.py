@@ -8,10 +8,12 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, priced_database, usage_event, write_config
+from browser import Chromium, chromium_binary
 from dagster import AssetKey, DagsterInstance, materialize
 
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
@@ -106,6 +108,42 @@ def test_a_page_whose_teams_cached_nothing_says_so_once_the_cache_analysis_ran(t
                                                "usage events of these teams.")
     search = build_statement(ch, OCTOBER, attribution, [], NOW, "CC-100 Search")
     assert [row[0] for row in section(search, "cache").table_rows] == ["search"]
+
+
+SEARCH_DAY_BUDGET = Budget(id="search-daily", scope="team", target="search", period="day", amount_usd=Decimal("0.5"),
+                           slack_channel="#search")
+MARKS = "[...document.querySelectorAll('#chart-budgets .mark-line path, #chart-budgets .mark-symbol path')]"
+LABELS = "[...document.querySelectorAll('#chart-budgets text')].filter(t => t.textContent === 'budget (100 %)')"
+
+
+def test_the_burn_down_draws_day_budgets_in_a_panel_of_their_own(october):
+    ch, _home, _path = october
+    statement = build_statement(ch, OCTOBER, config(shared_cost_policy="proportional"),
+                                [SEARCH_BUDGET, SEARCH_DAY_BUDGET], NOW)
+    panels = section(statement, "budgets").spec["vconcat"]
+    # search spent $0.60 on October 5: 30 % of its $2 month, 120 % of its $0.50 day.
+    assert [(panel["title"], panel["layer"][0]["data"]["values"]) for panel in panels] == [
+        ("Month budgets: the month's spend so far, % of the amount",
+         [{"budget": "search-monthly", "period": "month", "date": "2026-10-05", "usd": 0.6, "percent": 30.0}]),
+        ("Day budgets: each day's spend, % of the amount",
+         [{"budget": "search-daily", "period": "day", "date": "2026-10-05", "usd": 0.6, "percent": 120.0}])]
+
+
+def test_no_line_of_the_burn_down_can_cover_the_budget_label(october, tmp_path):
+    """Drawn in Chromium: each panel's "budget (100 %)" label starts right of every line and point."""
+    if chromium_binary() is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does)")
+    ch, _home, _path = october
+    written = write_statement(ch, OCTOBER, tmp_path, config(shared_cost_policy="proportional"),
+                              [SEARCH_BUDGET, SEARCH_DAY_BUDGET], NOW)
+    with Chromium(tmp_path / "profile") as browser:
+        page = browser.open(written.path.as_uri())
+        assert page.wait_for("document.documentElement.dataset.charts !== 'pending' && "
+                             "document.documentElement.dataset.charts", timeout_s=120) == "rendered"
+        labels = page.evaluate(f"{LABELS}.map(t => t.getBoundingClientRect().left)")
+        marks = page.evaluate(f"{MARKS}.map(m => m.getBoundingClientRect().right)")
+    assert len(labels) == 2 and marks
+    assert min(labels) > max(marks)
 
 
 def test_a_cost_centre_page_shows_only_its_teams_and_the_index_links_it(october, tmp_path):
