@@ -28,6 +28,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from pipelines import money
 from pipelines.allocation.chargeback import SHARED_COST_FEATURE
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import statement_name
@@ -46,7 +47,7 @@ ZERO = Decimal(0)
 
 
 def usd(amount: Decimal | None) -> str:
-    return "–" if amount is None else f"${Decimal(amount).quantize(CENT, ROUND_HALF_UP):,}"
+    return "–" if amount is None else money.usd(amount)
 
 
 def _cents(amount: Decimal) -> float:
@@ -143,8 +144,8 @@ def _budget_rows(budgets: list[Budget], daily: list[DailySpend], month: date) ->
             running += spent
             value = running if budget.period == "month" else spent
             peak = max(peak, spent)
-            points.append({"budget": budget.id, "date": f"{day:%Y-%m-%d}", "usd": _cents(value),
-                           "percent": float(value * 100 / budget.amount_usd)})
+            points.append({"budget": budget.id, "period": budget.period, "date": f"{day:%Y-%m-%d}",
+                           "usd": _cents(value), "percent": float(value * 100 / budget.amount_usd)})
         if budget.period == "month":
             table.append((budget.id, budget.describe_scope(), f"month, {usd(budget.amount_usd)}", usd(running),
                           f"{running * 100 / budget.amount_usd:.1f} %"))
@@ -163,7 +164,7 @@ def _budget_section(budgets: list[Budget], daily: list[DailySpend], month: date,
         intro = "No budget in LEDGER_CONFIG applies to this page."
     else:
         intro = ("Each budget's spend as a percentage of its amount, against the budget line (100 %): month budgets "
-                 "accumulate over the month, day budgets show each day's spend.")
+                 "accumulate over the month; day budgets, in a panel of their own, show each day's spend.")
     return Section("budgets", "Budget burn-down", intro, charts.budget_burn_down(points) if points else None,
                    ("budget", "scope", "period, amount", "spend", "against the line"), tuple(table),
                    "Budget spend comes from the spend_hourly rollup the alerts read; see below for why it differs "
@@ -195,6 +196,7 @@ def _shared_cost_section(ch: ClickHouseResource, month: date, daily: list[DailyS
 
 def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Section:
     rows = ch.query_rows(sql("statement_cache_by_team"), {"month": month, "teams": teams})
+    analysed = ch.query_rows(sql("statement_cache_analysed"), {"month": month})[0][0]
     points = []
     for team, realised, wasted, missed in rows:
         points += [{"team": team, "measure": "realised", "usd": _cents(realised)},
@@ -210,6 +212,8 @@ def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Sec
         tuple((t, usd(r), usd(w), usd(m)) for t, r, w, m in rows),
         "The uncached-prefix estimate is from the latest cache analysis window, which need not be this month; "
         "teams without cache activity are not listed." if rows else
+        f"The cache analysis found no prompt-cache activity in this month's usage events"
+        f"{' of these teams' if teams else ''}." if analysed else
         "No cache analysis for this month: run the cache_analysis job.",
     )
 
