@@ -10,7 +10,7 @@ fixed.
 
 from __future__ import annotations
 
-from dagster import Definitions, get_dagster_logger
+from dagster import Definitions, get_dagster_logger, in_process_executor
 
 from pipelines.admin_api import definitions as admin_api
 from pipelines.admin_api.analytics_assets import analytics
@@ -55,8 +55,10 @@ def build_definitions() -> Definitions:
         "guard_redis": GuardRedis.from_env(),
         "pseudonyms": Pseudonymiser.from_env(),
     }
-    pipeline = with_sources(Definitions.merge(*DOMAINS, Definitions(resources=resources)), OPTIONAL_SOURCES,
-                            ledger_config)
+    # Each run's steps run in the run's own process: a process per step would import the whole code location again
+    # (seconds, the most of a short run), while the work itself is done by ClickHouse.
+    pipeline = with_sources(Definitions.merge(*DOMAINS, Definitions(resources=resources, executor=in_process_executor)),
+                            OPTIONAL_SOURCES, ledger_config)
     source = KafkaSource.from_env()
     if not source.configured:
         return pipeline
