@@ -290,7 +290,7 @@ def _local_server():
 def _connection_lines(info) -> str:
     from pipelines.storage.local_server import FINANCE_USER
 
-    return (f"  pipeline (every right):  {info.dsn()}\n"
+    return (f"  pipeline:                {info.dsn()}\n"
             f"  finance (read-only):     {info.dsn(user=FINANCE_USER)}\n"
             f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user {FINANCE_USER} "
             "--database ledger\n")

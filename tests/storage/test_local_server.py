@@ -41,7 +41,7 @@ def test_ledger_db_starts_reports_and_stops_the_local_server(home):
     assert started.returncode == 0, started.stderr
     info = LocalServer(home).running()
     assert info is not None
-    connect = [f"  pipeline (every right):  http://default@127.0.0.1:{info.http_port}/ledger",
+    connect = [f"  pipeline:                http://ledger@127.0.0.1:{info.http_port}/ledger",
                f"  finance (read-only):     http://finance@127.0.0.1:{info.http_port}/ledger",
                f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user finance --database ledger"]
     first, *rest = started.stdout.splitlines()
