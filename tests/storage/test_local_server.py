@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import clickhouse_connect
 import pytest
 from event_lines import event, write_lines
 
@@ -119,3 +120,14 @@ def test_ledger_sql_answers_while_an_ingest_run_is_stopped_in_the_middle_of_its_
     _, rest = run.communicate(timeout=600)
     assert run.returncode == 0, rest[-3000:]
     assert ledger(home, "sql", "--format", "csv", "SELECT count() AS n FROM usage_events FINAL").stdout == "n\n20000\n"
+
+
+def test_queries_leave_the_server_log_as_it_was(home):
+    """The log keeps warnings only: a server running for months is not filled by its queries."""
+    assert ledger(home, "db", "start").returncode == 0
+    server = LocalServer(home)
+    size = server.log.stat().st_size
+    with clickhouse_connect.get_client(dsn=server.running().dsn()) as client:
+        for n in range(50):
+            client.query("SELECT {n:UInt8} + 1", parameters={"n": n})
+    assert server.log.stat().st_size == size
