@@ -47,7 +47,8 @@ def test_ledger_db_starts_reports_and_stops_the_local_server(home):
                f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user finance --database ledger"]
     first, *rest = started.stdout.splitlines()
     assert first.startswith(f"local ClickHouse server of {home}: started (pid {info.pid}); ")
-    assert first.endswith(" migrations applied now") and rest == connect
+    assert first.endswith(" migrations applied now")
+    assert rest == [*connect, "  it runs until `ledger db stop` (or `make clean`)"]
     status = ledger(home, "db", "status")
     assert (status.returncode, status.stdout.splitlines()[:4]) == (
         0, [f"local ClickHouse server of {home}: running (pid {info.pid})", *connect])
