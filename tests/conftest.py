@@ -4,6 +4,7 @@ local Slack, a real redis-server."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ from pipelines.storage.local_server import LocalServer
 # The tests' data lies in 2025 and 2026 and each test has its own database: fixed partitions, and no probe of the
 # project's database when the code location is imported (tests/storage/test_partitions_start.py tests the default).
 os.environ["LEDGER_PARTITIONS_START"] = "2025-01-01"
+
+
+@pytest.fixture(autouse=True)
+def sigterm_stops_the_processes_a_test_starts():
+    """An xdist worker ignores SIGINT, and Dagster's in-process execution maps SIGTERM to SIGINT's handler when it
+    ends (dagster._utils.interrupts): from then on the worker ignores SIGTERM, and so does every process it starts
+    (an ignored signal is inherited), so `terminate()` would not stop them. Each test starts with the default."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
 
 
 @pytest.fixture(scope="session", autouse=True)

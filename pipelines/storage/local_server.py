@@ -296,18 +296,23 @@ class LocalServer:
             running = self.running()
             if running is None:
                 return False
-            os.kill(running.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(running.pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _alive(running.pid):
-                os.kill(running.pid, signal.SIGKILL)
-            return True  # server.json stays: its ports are the next start's first choice
+            for signal_number in (signal.SIGTERM, signal.SIGKILL):  # SIGKILL if it has not ended in STOP_TIMEOUT_S
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(running.pid, signal_number)
+                deadline = time.monotonic() + STOP_TIMEOUT_S
+                while _alive(running.pid) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not _alive(running.pid):
+                    return True  # server.json stays: its ports are the next start's first choice
+            raise LocalServerError(f"the local ClickHouse server of {self.home} (pid {running.pid}) did not end")
 
 
 def serve(data: str) -> None:
     """The server process: open the listeners of ``config.xml`` (in the working directory) over ``data``."""
     from importlib import metadata
+
+    # Stop on SIGTERM even when started by a process that ignored it (children inherit an ignored signal).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     version = metadata.version("chdb-core")
     from chdb import _chdb  # the wheel's binding; not a documented API (see the module's docstring)

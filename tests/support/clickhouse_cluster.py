@@ -80,7 +80,8 @@ class Node:
     info: ServerInfo
 
     def dsn(self, database: str) -> str:
-        return self.info.dsn(database=database)
+        """As the server's administrator: the spec's databases are its own, not the `ledger` user's."""
+        return self.info.dsn(user="default", database=database)
 
     def client(self, database: str) -> Client:
         return clickhouse_connect.get_client(dsn=self.dsn(database), autogenerate_session_id=False)
