@@ -20,11 +20,11 @@ SONNET = "claude-sonnet-4-5-20250929"
 OPUS_41 = "claude-opus-4-1-20250805"
 
 USAGE_COLUMNS = ["bucket_start", "workspace_id", "api_key_id", "model", "service_tier", "context_window",
-                 "uncached_input_tokens", "cache_read_input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                 "output_tokens", "web_search_requests", "extracted_at"]
+                 "inference_geo", "speed", "uncached_input_tokens", "cache_read_input_tokens", "cache_write_5m_tokens",
+                 "cache_write_1h_tokens", "output_tokens", "web_search_requests", "extracted_at"]
 EVENT_COLUMNS = ["event_id", "ts", "team", "feature", "env", "workspace_id", "api_key_id", "model", "service_tier",
-                 "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_5m_tokens",
-                 "cache_write_1h_tokens", "web_search_requests", "ingested_at"]
+                 "inference_geo", "speed", "input_tokens", "output_tokens", "cache_read_input_tokens",
+                 "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "ingested_at"]
 COST_COLUMNS = ["date", "workspace_id", "description", "cost_type", "model", "token_type", "service_tier",
                 "context_window", "currency", "amount_usd", "extracted_at"]
 
@@ -66,22 +66,23 @@ def write_config(path: Path, **overrides: object) -> Path:
 
 
 def admin_usage(ch: ClickHouseResource, *, hour: datetime = HOUR, workspace: str = "ws1", key: str = "key_search",
-                model: str = HAIKU, tier: str = "standard", context: str = "0-200k", input: int = 0,
-                cache_read: int = 0, write_5m: int = 0, write_1h: int = 0, output: int = 0,
-                web_search: int = 0) -> None:
+                model: str = HAIKU, tier: str = "standard", context: str = "0-200k", geo: str = "",
+                speed: str = "standard", input: int = 0, cache_read: int = 0, write_5m: int = 0, write_1h: int = 0,
+                output: int = 0, web_search: int = 0) -> None:
     with ch.connect() as client:
-        client.insert("admin_usage_hourly", [[hour, workspace, key, model, tier, context, input, cache_read, write_5m,
-                                              write_1h, output, web_search, datetime.now(UTC)]],
+        client.insert("admin_usage_hourly", [[hour, workspace, key, model, tier, context, geo, speed, input, cache_read,
+                                              write_5m, write_1h, output, web_search, datetime.now(UTC)]],
                       column_names=USAGE_COLUMNS)
 
 
 def usage_event(ch: ClickHouseResource, event_id: str, team: str, feature: str, *, env: str = "prod",
                 ts: datetime = HOUR, workspace: str = "ws1", key: str = "key_search", model: str = HAIKU,
-                tier: str = "standard", input: int = 0, output: int = 0, cache_read: int = 0, write_5m: int = 0,
-                write_1h: int = 0, web_search: int = 0) -> None:
+                tier: str = "standard", geo: str = "", speed: str = "standard", input: int = 0, output: int = 0,
+                cache_read: int = 0, write_5m: int = 0, write_1h: int = 0, web_search: int = 0) -> None:
     with ch.connect() as client:
-        client.insert("usage_events", [[event_id, ts, team, feature, env, workspace, key, model, tier, input, output,
-                                        cache_read, write_5m, write_1h, web_search, datetime.now(UTC)]],
+        client.insert("usage_events", [[event_id, ts, team, feature, env, workspace, key, model, tier, geo, speed,
+                                        input, output, cache_read, write_5m, write_1h, web_search,
+                                        datetime.now(UTC)]],
                       column_names=EVENT_COLUMNS)
 
 
