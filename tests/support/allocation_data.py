@@ -86,10 +86,11 @@ def usage_event(ch: ClickHouseResource, event_id: str, team: str, feature: str, 
                       column_names=EVENT_COLUMNS)
 
 
-def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: str, *, model: str = HAIKU) -> None:
+def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: str, *, model: str = HAIKU,
+                cost_type: str = "tokens") -> None:
     with ch.connect() as client:
-        client.insert("admin_cost_daily", [[day, workspace, f"{model} usage", "tokens", model, "", "standard", "0-200k",
-                                            "USD", Decimal(amount_usd), datetime.now(UTC)]],
+        client.insert("admin_cost_daily", [[day, workspace, f"{model} {cost_type}", cost_type, model, "", "standard",
+                                            "0-200k", "USD", Decimal(amount_usd), datetime.now(UTC)]],
                       column_names=COST_COLUMNS)
 
 
