@@ -3,8 +3,9 @@
 Why a rollup table refreshed by an asset, and not a query over events per tick: a tick runs every
 minute for every budget, and its cost must not grow with traffic. ``spend_hourly`` holds one row per
 hour and (team, feature, env, workspace, api key, model family): its size grows with time and the number
-of scopes only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (whole months,
-swapped in atomically), taking each hour from exactly one source, so nothing is counted twice:
+of scopes only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (built aside and
+exchanged with the table readers use, atomically), taking each hour from exactly one source, so nothing is
+counted twice:
 
 - hours before the allocation's end (``allocation_hourly``: Admin-API-authoritative, allocated cost),
 - later hours from usage events priced at list price (the Admin API has not reported them yet).
@@ -12,9 +13,9 @@ swapped in atomically), taking each hour from exactly one source, so nothing is 
 Only what changed since the last refresh is rebuilt: from the earliest hour of the events written since
 (``usage_events_changes``, filled by a view on every write to usage_events), of an allocation month that
 was rewritten, or of the hours whose source moved with the allocation's end; hours before it in the same
-month are copied from the rollup. Never earlier than the start of the previous month (late data for the
-period that just ended still reaches its budgets). New prices, a first refresh, or a rollup changed by
-anyone else rebuild that whole window.
+month are copied from the rollup, earlier months attached as they are. Never earlier than the start of the
+previous month (late data for the period that just ended still reaches its budgets). New prices, a first
+refresh, or a rollup changed by anyone else rebuild that whole window.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _changed_from(client: Client, floor: datetime, until: datetime | None, input
 
 
 def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh:
-    """Rebuild the hours that changed since the last refresh in a staging table and swap their months in."""
+    """Rebuild the hours that changed since the last refresh in a staging table and swap it in for the rollup."""
     floor = refresh_window_start(now)
     stamp = datetime.now(UTC)
     with ch.connect() as client:
@@ -139,8 +140,19 @@ def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh
 
 
 def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: datetime) -> None:
+    """Build the whole rollup in ``spend_hourly_staging`` and exchange the two tables.
+
+    The months before ``start``'s are attached as they are (hard links: no row is read), its earlier hours copied,
+    the hours from ``start`` on rebuilt. The exchange is one rename on disk, so a kill leaves the old rollup or the
+    new one. Not REPLACE PARTITION per month: ClickHouse commits the new part and the empty part that covers the old
+    ones as two renames, and a kill between them left both, the month counted twice
+    (tests/budgets/test_spend_crash.py kills a refresh at each of its renames).
+    """
     month_start = _month_start(start)
     client.command("TRUNCATE TABLE spend_hourly_staging")
+    for [partition_id] in client.query(sql("spend_hourly_months_before"),
+                                       parameters={"month_start": month_start}).result_rows:
+        client.command(sql("spend_hourly_attach_month"), parameters={"partition_id": partition_id})
     if start > month_start:
         client.command(sql("spend_hourly_keep_before"), parameters={"month_start": month_start, "from": start})
     if until is not None and until > start:
@@ -148,14 +160,7 @@ def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: dat
                        parameters={"from": start, "until": until, "refreshed_at": stamp})
     events_from = max(start, until) if until is not None else start
     client.command(sql("spend_hourly_from_events"), parameters={"from": events_from, "refreshed_at": stamp})
-    months: dict[str, set[str]] = {}
-    for partition_id, table in client.query(sql("spend_hourly_months_since"),
-                                            parameters={"from": month_start}).result_rows:
-        months.setdefault(partition_id, set()).add(table)
-    for partition_id, tables in sorted(months.items()):
-        rebuilt = "spend_hourly_staging" in tables
-        swap = sql("spend_hourly_replace_month") if rebuilt else sql("spend_hourly_drop_month")
-        client.command(swap, parameters={"partition_id": partition_id})
+    client.command(sql("spend_hourly_swap"))
 
 
 def read_daily_spend(client: Client, since: datetime, hour_of_day: int = 0) -> list[DailySpend]:
