@@ -94,6 +94,17 @@ def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: s
                       column_names=COST_COLUMNS)
 
 
+def claude_code_split(ch: ClickHouseResource, day: date, workspace: str, charged: dict[str, str]) -> None:
+    """claude_code_team_daily's api rows of a day: the Claude Code workspace's invoice charged (and estimated) to
+    teams as given (docs/claude_code.md)."""
+    with ch.connect() as client:
+        client.insert("claude_code_team_daily",
+                      [[day, workspace, team, "api", Decimal(usd), Decimal(usd), 0, datetime.now(UTC)]
+                       for team, usd in charged.items()],
+                      column_names=["date", "workspace_id", "team", "customer_type", "estimated_cost_usd",
+                                    "charged_usd", "provisional", "computed_at"])
+
+
 def export_october(ch: ClickHouseResource) -> None:
     """The October of the export specs. ws1: 300K input + 100K output of Haiku 4.5 (list $0.80), billed $0.72;
     e1 search/query-rewrite 200K + 60K, e2 data/doc-summarise 50K + 20K, the rest (50K + 20K) to the key's owner,
