@@ -104,3 +104,12 @@ def test_on_the_page_each_bridge_column_sums_to_its_total_and_the_figures_to_the
         assert sum(cents(row[column]) for row in teams) == cents(total[column])
     assert [total[column] for column in (1, 3, 6)] == [invoice] * 3 == ["$2.50"] * 3
 
+
+def test_the_allocated_line_marks_the_middle_of_its_day_s_cost_report_bar(page):
+    # Vega draws the bars as paths (mark-rect) and the line's points as symbols (mark-symbol): one of each for Oct 5.
+    centres = page.evaluate(
+        "Object.fromEntries(['rect', 'symbol'].map(mark => [mark, [...document.querySelectorAll("
+        "'#chart-reconciliation g.mark-' + mark + ' path')].map(p => { const b = p.getBoundingClientRect(); "
+        "return b.left + b.width / 2; })]))")
+    [bar], [point] = centres["rect"], centres["symbol"]
+    assert abs(point - bar) < 1  # in pixels: the point sits over the middle of the day, not at its midnight
