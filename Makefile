@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)/.ledger
 export DAGSTER_HOME := $(CURDIR)
+# The Debian packages the tests start on loopback themselves: redis-server (the budget guard's shared counters),
+# chromium (the statement in a headless browser), prometheus (/metrics scraped), postgresql (Dagster's production
+# storage).
+TEST_PACKAGES := redis-server chromium prometheus postgresql
 
-.PHONY: install demo test dev lint bench clean simulator
+.PHONY: install system-packages demo test dev db-stop lint bench clean simulator
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,18 +21,34 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Run the whole pipeline end to end on the embedded database with the demo organisation.
+## Install the Debian packages the tests need, if any is missing (as root, or through sudo).
+system-packages:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done | tr '\n' ' '); \
+	if [ -n "$$missing" ]; then \
+		echo "installing the Debian packages the tests start: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo=sudo; \
+		else echo "make test needs: apt-get install $$missing (as root)"; exit 1; fi; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## Run the whole pipeline end to end on the local ClickHouse server with the demo organisation.
 demo: install
 	$(BIN)/python -m demo.run
 
 ## Install and run the test suite (two pytest workers, one per core).
-test: install
+test: install system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2
 
-## The Dagster UI (and daemon: sensors, schedules) on http://127.0.0.1:3000
+## The Dagster UI (and daemon: sensors, schedules) on http://127.0.0.1:3000, over the local ClickHouse server.
 dev: install
+	$(BIN)/ledger db start
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## Stop the local ClickHouse server of $(LEDGER_HOME).
+db-stop:
+	@if [ -x $(BIN)/ledger ]; then $(BIN)/ledger db stop; fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,5 +61,5 @@ simulator: install
 bench: install
 	$(BIN)/python -m bench.run
 
-clean:
+clean: db-stop
 	rm -rf $(LEDGER_HOME)

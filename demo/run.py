@@ -1,6 +1,7 @@
-"""``make demo``: the whole pipeline, end to end, on the embedded database with the demo organisation.
+"""``make demo``: the whole pipeline, end to end, on the local ClickHouse server with the demo organisation.
 
-No server, no key, no network. Runs go through the Dagster instance in ``DAGSTER_HOME``, so ``make dev``
+No external service, no key, no network: the database is the local server of ``$LEDGER_HOME`` (started if none
+runs, and left running for ``make dev``), the Admin API the bundled simulator. Runs go through the Dagster instance in ``DAGSTER_HOME``, so ``make dev``
 afterwards shows them, with their metadata and lineage, in the UI. The terminal gets a one-screen summary; the
 runs' logs (every level) go to ``$LEDGER_HOME/logs/demo.log``.
 """
@@ -27,6 +28,7 @@ from pipelines import settings
 from pipelines.definitions import defs
 from pipelines.events.landing_zone import landing_files
 from pipelines.storage.clickhouse import ClickHouseConnectionError, ClickHouseResource
+from pipelines.storage.local_server import LocalServerError
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
@@ -57,7 +59,7 @@ def main() -> None:
     ch = ClickHouseResource.from_env()
     try:
         ch.query_rows("SELECT 1")
-    except ClickHouseConnectionError as exc:
+    except (ClickHouseConnectionError, LocalServerError) as exc:
         sys.exit(f"make demo: {exc}")
     start, end = demo_window()
     log_file = settings.dagster_log_file()

@@ -1,13 +1,16 @@
 """``ledger``: the command line of claude-ledger (installed by ``pip install``; click, as Dagster uses).
 
 Thin: each command parses its options and calls its domain (pipelines.reports, pipelines.metrics,
-pipelines.allocation). Works on the embedded database (under its lock, like every unit of work) and on a server
-(``CLICKHOUSE_DSN``) alike. An error is one line on stderr (exit 1); ``--debug`` adds the traceback.
+pipelines.allocation, pipelines.storage). Works on the local ClickHouse server of ``$LEDGER_HOME`` (started when none
+runs) and on a server (``CLICKHOUSE_DSN``) alike. The commands that read are readers: they never change the schema,
+and say so when it is behind the code (``ledger db migrate`` applies it). An error is one line on stderr (exit 1);
+``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -30,10 +33,16 @@ def _version() -> str:
         return "dev"
 
 
+# What clickhouse-connect wraps around the server's own message, and the server's trailing version.
+_DRIVER_NOISE = re.compile(r"^Received ClickHouse exception, code: \d+, server response: | \(for url [^)]*\)$"
+                           r"| \(version [\d.]+\)")
+
+
 def one_line(error: BaseException) -> str:
-    """An error as one line: its first line (ClickHouse's own messages carry a stack trace after it)."""
+    """An error as one line: the server's own message, its first line (ClickHouse's messages carry a stack trace
+    after it), without the driver's wrapping."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.split(" Stack trace")[0]
+    return _DRIVER_NOISE.sub("", text.split(" Stack trace")[0])
 
 
 class LedgerGroup(click.Group):
@@ -63,10 +72,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["ledger.debug"] = debug
 
 
-def _clickhouse():
+def _clickhouse(migrate: bool = False):
     from pipelines.storage.clickhouse import ClickHouseResource
 
-    return ClickHouseResource.from_env()
+    return ClickHouseResource.from_env(migrate=migrate)
 
 
 def _month(value: str | None) -> date:
@@ -196,6 +205,77 @@ def report(month_text: str | None, cost_centres: bool, out: Path | None) -> None
     click.echo(f"statement {month:%Y-%m} ({'final' if written.final else 'provisional'}, {written.charts} charts):")
     for path in (written.path, *written.pages):
         click.echo(str(path))
+
+
+@main.group()
+def db() -> None:
+    """The database: the local ClickHouse server of $LEDGER_HOME (when CLICKHOUSE_DSN is unset), and the schema."""
+
+
+def _local_server():
+    from pipelines.storage.local_server import LocalServer
+
+    if os.environ.get("CLICKHOUSE_DSN", "").strip():
+        raise click.ClickException("CLICKHOUSE_DSN is set: the ledger uses that server, not a local one")
+    return LocalServer(settings.ledger_home())
+
+
+def _connection_lines(info) -> str:
+    from pipelines.storage.local_server import FINANCE_USER
+
+    return (f"  pipeline (every right):  {info.dsn()}\n"
+            f"  finance (read-only):     {info.dsn(user=FINANCE_USER)}\n"
+            f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user {FINANCE_USER} "
+            "--database ledger\n")
+
+
+@db.command("start")
+@click.option("--http-port", type=int, help="HTTP port (default: LEDGER_CLICKHOUSE_HTTP_PORT, else the last one, "
+              "else 8123 when free, else any free port).")
+@click.option("--tcp-port", type=int, help="Native-protocol port (likewise, from 9000).")
+def db_start(http_port: int | None, tcp_port: int | None) -> None:
+    """Start the local ClickHouse server (if none runs) and apply the schema; print how to connect."""
+    server = _local_server()
+    already = server.running()
+    info = already or server.start(http_port, tcp_port)
+    applied = _clickhouse(migrate=True).apply_migrations()
+    state = f"running (pid {info.pid})" if already else f"started (pid {info.pid})"
+    click.echo(f"local ClickHouse server of {server.home}: {state}; {len(applied)} migrations applied now\n"
+               f"{_connection_lines(info)}", nl=False)
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the local ClickHouse server."""
+    server = _local_server()
+    click.echo(f"local ClickHouse server of {server.home}: {'stopped' if server.stop() else 'not running'}")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Whether the local server runs, how to connect, and whether the schema is current (exit 1 if not)."""
+    ch = _clickhouse()
+    if ch.local:
+        info = ch.local_server.running()
+        if info is None:
+            click.echo(f"local ClickHouse server of {ch.local_server.home}: not running (`ledger db start`)")
+            raise SystemExit(EXIT_ERROR)
+        click.echo(f"local ClickHouse server of {ch.local_server.home}: running (pid {info.pid})\n"
+                   f"{_connection_lines(info)}", nl=False)
+    else:
+        click.echo(f"ClickHouse server: {ch.describe()}")
+    status = ch.schema_status()
+    click.echo(f"schema: the database {status.describe()}")
+    if not status.current:
+        raise SystemExit(EXIT_ERROR)
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply the pending schema migrations (one process at a time, under a lock on the server)."""
+    ch = _clickhouse(migrate=True)
+    applied = ch.apply_migrations()
+    click.echo(f"{ch.describe()}: {len(applied)} migrations applied" + "".join(f"\n  {name}" for name in applied))
 
 
 @main.command()

@@ -19,8 +19,27 @@ def _env(name: str) -> str | None:
 
 
 def ledger_home() -> Path:
-    """Data directory: embedded database, landing zone, exports."""
+    """Data directory: the local ClickHouse server's data, landing zone, exports."""
     return Path(_env("LEDGER_HOME") or ".ledger").resolve()
+
+
+def local_clickhouse_http_port() -> int | None:
+    """``LEDGER_CLICKHOUSE_HTTP_PORT``: the HTTP port of the local ClickHouse server (``CLICKHOUSE_DSN`` unset);
+    unset: the port it used last time, else 8123, else any free port."""
+    value = _env("LEDGER_CLICKHOUSE_HTTP_PORT")
+    return int(value) if value else None
+
+
+def local_clickhouse_tcp_port() -> int | None:
+    """``LEDGER_CLICKHOUSE_TCP_PORT``: its native-protocol port (clickhouse-client); unset: as above, from 9000."""
+    value = _env("LEDGER_CLICKHOUSE_TCP_PORT")
+    return int(value) if value else None
+
+
+def clickhouse_reads_local_files() -> bool:
+    """``CLICKHOUSE_READS_LOCAL_FILES=1``: the server of ``CLICKHOUSE_DSN`` runs on this machine and can read the
+    landing zone's files in place (as the local server does); unset, the raw lines are shipped to it."""
+    return (_env("CLICKHOUSE_READS_LOCAL_FILES") or "0").lower() in ("1", "true", "yes")
 
 
 def events_dir() -> Path:

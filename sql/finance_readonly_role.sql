@@ -5,6 +5,8 @@
 -- then: CREATE USER alice IDENTIFIED WITH sha256_password BY '…' DEFAULT ROLE finance_readonly;
 --       GRANT finance_readonly TO alice;
 CREATE ROLE IF NOT EXISTS finance_readonly;
+-- The schema's version, so that `ledger sql` as this role can tell when the schema is behind the code.
+GRANT SELECT ON schema_migrations TO finance_readonly;
 GRANT SELECT ON finance_daily_spend TO finance_readonly;
 GRANT SELECT ON finance_monthly_chargeback TO finance_readonly;
 GRANT SELECT ON finance_unit_cost_by_feature TO finance_readonly;

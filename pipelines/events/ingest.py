@@ -1,9 +1,9 @@
 """Load new usage-event lines from the landing directory into ``usage_events`` / ``rejected_events``.
 
 ClickHouse reads and checks each file itself, in one pass (``sql/usage_events_from_file.sql``, generated
-from the rule set in ``rules.py``); with a ClickHouse server (``CLICKHOUSE_DSN``), whose disk does not hold
-the landing directory, the raw lines are shipped to it instead and the same rules run there
-(``ship_lines``). Either way the whole run uses one database session.
+from the rule set in ``rules.py``), where it lies: the local server shares this machine's disk. A server whose
+disk does not hold the landing directory (``CLICKHOUSE_DSN``) gets the raw lines shipped instead, and the same rules
+run there (``ship_lines``). Either way the whole run uses one database session.
 
 Per file: its rows go in first, then its progress row in ``ingest_files``. A crash before the progress is
 written re-reads the file next time, which changes nothing: ``usage_events`` collapses repeated event
@@ -155,8 +155,9 @@ def ingest_landing_zone(ch: ClickHouseResource, directory: Path,
     """Every new complete line of every landing-zone file, checked and stored, in one database session.
 
     ``on_file`` hears of each file just before it is read (the asset logs it). ``ship``: send the raw lines
-    instead of letting ClickHouse read the file (default: only for a server; the benchmark compares both)."""
-    ship = not ch.embedded if ship is None else ship
+    instead of letting ClickHouse read the file (default: when the server cannot read it in place; the benchmark
+    compares both)."""
+    ship = not ch.files_in_place if ship is None else ship
     report = IngestReport()
     run = uuid.uuid4().hex
     with ch.connect() as client:

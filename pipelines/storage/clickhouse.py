@@ -1,12 +1,17 @@
-"""The one way the pipeline reaches ClickHouse: a Dagster resource over clickhouse-connect.
+"""The one way the pipeline reaches ClickHouse: a Dagster resource over clickhouse-connect, always over HTTP.
 
-``CLICKHOUSE_DSN`` set (``http(s)://user:pass@host:8123/db``): a ClickHouse server or cluster.
-Unset: embedded chDB under ``$LEDGER_HOME/clickhouse``, opened per unit of work under an
-inter-process lock so the Dagster webserver, daemon and runs can share it. The same SQL runs on both.
+``CLICKHOUSE_DSN`` set (``http(s)://user:pass@host:8123/db``): a ClickHouse server, cluster or ClickHouse Cloud.
+Unset: the local ClickHouse server of ``$LEDGER_HOME`` (``local_server.py``), started on first use. The same code
+path either way: every process (webserver, daemon, runs, the ``ledger`` command, a BI tool) talks to the server at
+once, with no lock between them.
 
-A unit of work is one run or one sensor tick, not one query: ``connect()`` nested inside an open
-``connect()`` of the same thread reuses that session. Opening a chDB session costs 100–600 ms and closing
-one cancels its background merges, so a session per batch piled up parts; one per run lets merges finish.
+A unit of work is one run or one sensor tick, not one query: ``connect()`` nested inside an open ``connect()`` of
+the same thread reuses that client.
+
+Schema: a writer (a pipeline run, or a script such as the demo) applies pending migrations on its first use of the
+database, one process at a time under a lock on the server (``migrations.py``); a reader (``migrate=False``: the
+``ledger`` query commands; and any resource Dagster sets up outside a run: sensors, the webserver) only checks that
+the schema is current and says clearly when it is not.
 """
 
 from __future__ import annotations
@@ -22,16 +27,16 @@ from urllib.parse import urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from pipelines import settings
 from pipelines.secrets import reveal, secret
-from pipelines.storage.embedded_lock import exclusive
-from pipelines.storage.migrations import apply_migrations
+from pipelines.storage.local_server import LocalServer
+from pipelines.storage.migrations import SchemaStatus, apply_migrations, check_schema, schema_status
 
-_migrated: set[str] = set()
-_migrated_guard = threading.Lock()
+_schema_ready: set[str] = set()  # databases this process has migrated or checked (keyed by DSN)
+_schema_guard = threading.Lock()
 SERVER_SCHEMES = ("http", "https")
 
 
@@ -98,92 +103,112 @@ def redact_dsn(dsn: str) -> str:
 
 
 class ClickHouseResource(ConfigurableResource):
-    """ClickHouse through clickhouse-connect: a server when ``dsn`` is set, else embedded chDB."""
+    """ClickHouse over HTTP: the server in ``dsn``, else the local server of ``ledger_home``."""
 
     dsn: str = Field(default="", description="ClickHouse server DSN (EnvVar CLICKHOUSE_DSN, it may hold a "
-                     "password); empty means embedded chDB.")
+                     "password); empty means the local ClickHouse server of the data directory.")
     ledger_home: str = Field(default="", description="Data directory; empty means $LEDGER_HOME.")
-    lock_timeout_s: float = Field(default=600.0, description="Wait for the embedded database this long.")
+    reads_local_files: bool = Field(default=False, description="The server shares this machine's file system "
+                                    "(CLICKHOUSE_READS_LOCAL_FILES=1), so event files are read in place instead of "
+                                    "shipped. Always true of the local server.")
+    migrate: bool = Field(default=True, description="Apply pending migrations on first use (a writer); false: "
+                          "only check the schema (a reader). Outside a run (sensors) it is always a reader.")
+    _outside_run: bool = PrivateAttr(default=False)
 
     @classmethod
-    def from_env(cls) -> ClickHouseResource:
-        return cls(dsn=secret("CLICKHOUSE_DSN"), ledger_home=str(settings.ledger_home()))
+    def from_env(cls, migrate: bool = True) -> ClickHouseResource:
+        return cls(dsn=secret("CLICKHOUSE_DSN"), ledger_home=str(settings.ledger_home()),
+                   reads_local_files=settings.clickhouse_reads_local_files(), migrate=migrate)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._outside_run = context.run is None  # a sensor tick or the webserver: never DDL
 
     @property
-    def embedded(self) -> bool:
+    def local(self) -> bool:
+        """The local server of the data directory (no DSN)."""
         return not self.dsn
 
-    def _dsn(self) -> str:
-        return reveal(self.dsn)
+    @property
+    def files_in_place(self) -> bool:
+        """Can the server read the landing zone's files where they are?"""
+        return self.local or self.reads_local_files
 
     def _home(self) -> Path:
         return Path(self.ledger_home).resolve() if self.ledger_home else settings.ledger_home()
 
     @property
-    def embedded_path(self) -> Path:
-        return self._home() / "clickhouse"
+    def local_server(self) -> LocalServer:
+        return LocalServer(self._home())
 
     @property
     def scratch_path(self) -> Path:
-        """Temporary files the embedded database reads (a landing-zone file's new tail)."""
+        """Temporary files the server reads (a landing-zone file's new tail)."""
         return self._home() / "tmp"
+
+    def _dsn(self) -> str:
+        return reveal(self.dsn) if self.dsn else self.local_server.ensure_running().dsn()
 
     def describe(self) -> str:
         """Where the data lives, safe to log (no credentials)."""
-        return f"embedded chDB at {self.embedded_path}" if self.embedded else redact_dsn(self._dsn())
+        return f"the local ClickHouse server of {self._home()}" if self.local else redact_dsn(reveal(self.dsn))
 
     @contextmanager
     def connect(self) -> Iterator[Client]:
-        """A client for one unit of work; the schema is migrated on first use in each process.
-
-        Inside an open ``connect()`` of this thread, the same client (and, embedded, the lock already held)."""
+        """A client for one unit of work; the schema is migrated (or, by a reader, checked) on first use in each
+        process. Inside an open ``connect()`` of this thread, the same client."""
         sessions: dict[str, Client] = _open.__dict__.setdefault("sessions", {})
-        key = str(self.embedded_path) if self.embedded else self._dsn()
-        if key in sessions:
-            yield sessions[key]
+        dsn = self._dsn()
+        if dsn in sessions:
+            yield sessions[dsn]
             return
-        with self._session() as client:
-            sessions[key] = client
-            try:
-                yield client
-            finally:
-                del sessions[key]
+        client = self._client(dsn)
+        sessions[dsn] = client
+        try:
+            self._schema_once(client, dsn)
+            yield client
+        finally:
+            del sessions[dsn]
+            client.close()
 
-    @contextmanager
-    def _session(self) -> Iterator[Client]:
-        if self.embedded:
-            self.embedded_path.mkdir(parents=True, exist_ok=True)
-            with exclusive(self._home() / "clickhouse.lock", self.lock_timeout_s):
-                client = clickhouse_connect.get_client(dsn=f"chdb://{self.embedded_path}")
-                try:
-                    self._migrate_once(client, str(self.embedded_path))
-                    yield client
-                finally:
-                    client.close()
-        else:
-            dsn = self._dsn()
-            problem = dsn_problem(dsn)
-            if problem:  # never echo the DSN itself: it may hold a password
-                raise ClickHouseConnectionError(f"CLICKHOUSE_DSN is malformed: {problem} (expected "
-                                                "http(s)://user:password@host:8123/database)")
-            try:
-                client = clickhouse_connect.get_client(dsn=dsn)
-            except Exception as exc:  # never let the DSN's password reach a log line
-                raise ClickHouseConnectionError(
-                    f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {connection_cause(exc)}"
-                ) from None
-            try:
-                self._migrate_once(client, redact_dsn(dsn))
-                yield client
-            finally:
-                client.close()
+    def _client(self, dsn: str) -> Client:
+        problem = dsn_problem(dsn)
+        if problem:  # never echo the DSN itself: it may hold a password
+            raise ClickHouseConnectionError(f"CLICKHOUSE_DSN is malformed: {problem} (expected "
+                                            "http(s)://user:password@host:8123/database)")
+        try:
+            return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+        except Exception as exc:  # never let the DSN's password reach a log line
+            raise ClickHouseConnectionError(
+                f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {connection_cause(exc)}"
+            ) from None
 
-    @staticmethod
-    def _migrate_once(client: Client, key: str) -> None:
-        with _migrated_guard:
-            if key not in _migrated:
-                apply_migrations(client)
-                _migrated.add(key)
+    def apply_migrations(self) -> list[str]:
+        """Apply the pending migrations now (``ledger db migrate``); the names of those applied."""
+        dsn = self._dsn()
+        client = self._client(dsn)
+        try:
+            applied = apply_migrations(client)
+        finally:
+            client.close()
+        with _schema_guard:
+            _schema_ready.add(f"True:{dsn}")
+        return applied
+
+    def schema_status(self) -> SchemaStatus:
+        """How far the database's schema is, without changing it."""
+        client = self._client(self._dsn())
+        try:
+            return schema_status(client)
+        finally:
+            client.close()
+
+    def _schema_once(self, client: Client, dsn: str) -> None:
+        writer = self.migrate and not self._outside_run
+        key = f"{writer}:{dsn}"
+        with _schema_guard:
+            if key not in _schema_ready:
+                apply_migrations(client) if writer else check_schema(client)
+                _schema_ready.add(key)
 
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]:
         with self.connect() as client:

@@ -26,7 +26,6 @@ sql = Queries(__file__)
 log = logging.getLogger(__name__)
 
 REMEMBERED = "partitions_start.json"
-PROBE_LOCK_TIMEOUT_S = 60.0  # the code location waits this long for a busy embedded database
 
 
 def first_of_previous_month(today: date) -> date:
@@ -51,7 +50,7 @@ def resolve_start(ch: ClickHouseResource, home: Path, today: date) -> date:
             return date.fromisoformat(saved["start"])
     try:
         found = earliest_data_day(ch)
-    except Exception as exc:  # unreachable or busy: every unit of work will report it clearly
+    except Exception as exc:  # unreachable, or no schema yet: every unit of work will report it clearly
         log.debug("partitions start: database not readable (%s); using the previous month", exc)
         found = None
     if found is None:
@@ -71,5 +70,5 @@ def _remember(path: Path, database: str, start: date) -> None:
 def partitions_start() -> date:
     """The start day for this process (the partitions definitions are built once, at import)."""
     home = settings.ledger_home()
-    ch = ClickHouseResource(dsn=secret("CLICKHOUSE_DSN"), ledger_home=str(home), lock_timeout_s=PROBE_LOCK_TIMEOUT_S)
+    ch = ClickHouseResource(dsn=secret("CLICKHOUSE_DSN"), ledger_home=str(home), migrate=False)
     return resolve_start(ch, home, datetime.now(UTC).date())

@@ -45,4 +45,4 @@ def split_statements(script: str) -> list[str]:
     tail = "\n".join(current).strip()
     if tail:
         statements.append(tail)
-    return [s for s in statements if s]
+    return [s for s in statements if any(line.strip() and not line.strip().startswith("--") for line in s.splitlines())]

@@ -225,11 +225,11 @@ def test_schedules_skip_without_a_key(monkeypatch):
     assert isinstance(admin_usage_schedule(context), SkipReason)
 
 
-def test_the_dagster_cli_collects_workspaces_and_api_keys_from_the_simulator(simulator, tmp_path):
-    completed = run_dagster("job", "execute", "-j", "collect_admin_dimensions", home=tmp_path,
+def test_the_dagster_cli_collects_workspaces_and_api_keys_from_the_simulator(simulator, tmp_path, ch):
+    completed = run_dagster("job", "execute", "-j", "collect_admin_dimensions", home=tmp_path, ch=ch,
                             ANTHROPIC_BASE_URL=simulator.base_url, ANTHROPIC_ADMIN_API_KEY=simulator.api_key)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert simulator.api_key not in completed.stdout + completed.stderr  # an EnvVar: shown by name, never by value
-    names = ClickHouseResource(ledger_home=str(tmp_path / "ledger")).query_rows(
+    names = ch.query_rows(
         "SELECT workspace_id, name FROM admin_workspaces FINAL ORDER BY workspace_id")
     assert names[:2] == [("", "Default workspace"), ("wrkspc_01ClaudeCode", "Claude Code")]

@@ -21,13 +21,13 @@ from pipelines.admin_api.assets import admin_workspaces
 from pipelines.admin_api.client import AdminApiClient
 
 START, END = "2026-10-05T00:00:00+00:00", "2026-10-06T00:00:00+00:00"
-# Each script repeats one collector's whole write path in one session; argv[1] is the ledger home.
+# Each script repeats one collector's whole write path in one session, on the test's database (from_env).
 PREAMBLE = f"""
 import sys
 from datetime import datetime
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.storage.clickhouse import ClickHouseResource
-ch = ClickHouseResource(ledger_home=sys.argv[1])
+ch = ClickHouseResource.from_env()
 start, end = datetime.fromisoformat("{START}"), datetime.fromisoformat("{END}")
 """
 COLLECT_REPORTS = PREAMBLE + """
@@ -70,7 +70,7 @@ def test_a_usage_and_cost_collection_killed_at_any_moment_leaves_each_token_and_
                 *ch.query_rows("SELECT sum(amount_usd) FROM admin_cost_daily FINAL")[0])
 
     # two hours of usage; the day's cost report is $2.00 however its rows are split
-    assert killed_repeatedly(COLLECT_REPORTS, [ch.ledger_home], stored, seed=3) == [
+    assert killed_repeatedly(COLLECT_REPORTS, [], stored, ch=ch, seed=3) == [
         (2, 1_000_000, 200_000, Decimal("2"))] * 5
 
 
@@ -85,7 +85,7 @@ def test_a_rate_limit_collection_killed_at_any_moment_leaves_every_limit_once(si
 
     # the demo organisation's 4 model groups x 3 limits, for the organisation and its 4 workspaces; Search's
     # Haiku override of 30,000 input tokens a minute (test_rate_limits.py)
-    assert killed_repeatedly(COLLECT_RATE_LIMITS, [ch.ledger_home], stored, seed=5) == [(60, 30_000)] * 5
+    assert killed_repeatedly(COLLECT_RATE_LIMITS, [], stored, ch=ch, seed=5) == [(60, 30_000)] * 5
 
 
 def test_an_analytics_fetch_killed_at_any_moment_leaves_the_day_s_rows_once(simulator, ch):
@@ -94,6 +94,6 @@ def test_an_analytics_fetch_killed_at_any_moment_leaves_the_day_s_rows_once(simu
                              "FROM analytics_cost_daily FINAL ORDER BY row_type")
 
     day = date(2026, 10, 5)
-    assert killed_repeatedly(COLLECT_ANALYTICS, [ch.ledger_home], stored, seed=9) == [
+    assert killed_repeatedly(COLLECT_ANALYTICS, [], stored, ch=ch, seed=9) == [
         [(day, "group", HAIKU, Decimal(2), Decimal("1.8")),
          (day, "total", "", Decimal(2), Decimal("1.8"))]] * 5

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from budget_helpers import utc
+from clickhouse_databases import server_env
 
 from pipelines.alerts.delivery import Alert, AlertLedger, deliver
 from pipelines.alerts.slack import SlackWebhookSender
@@ -23,7 +23,7 @@ from pipelines.storage.clickhouse import ClickHouseResource
 
 ALERTS = 30
 NOW = utc("2026-11-20 12:00")
-# argv: ledger home, webhook URL
+# argv: webhook URL
 DELIVER = f"""
 import sys
 from datetime import UTC, datetime
@@ -31,19 +31,18 @@ from pipelines.alerts.delivery import Alert, AlertLedger, deliver
 from pipelines.alerts.slack import SlackWebhookSender
 from pipelines.storage.clickhouse import ClickHouseResource
 alerts = [Alert((f"budget:{{i}}",), "budget_threshold", "b", "#c", f"alert {{i}}") for i in range({ALERTS})]
-ch = ClickHouseResource(ledger_home=sys.argv[1])
+ch = ClickHouseResource.from_env()
 with ch.connect():
-    deliver(alerts, AlertLedger(ch), SlackWebhookSender(sys.argv[2]), datetime.now(UTC))
+    deliver(alerts, AlertLedger(ch), SlackWebhookSender(sys.argv[1]), datetime.now(UTC))
 """
 
 
 @pytest.mark.parametrize("killed_after", [3, 11, 19, 27])  # messages Slack had received when the kill was sent
-def test_a_delivery_killed_midway_loses_no_alert_and_repeats_at_most_the_one_in_flight(tmp_path: Path, slack,
-                                                                                       killed_after):
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
-    ch.query_rows("SELECT 1")  # migrated before the child starts
-    child = subprocess.Popen([sys.executable, "-c", DELIVER, ch.ledger_home, slack.webhook_url], cwd=PROJECT_ROOT,
-                             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, stdout=subprocess.DEVNULL,
+def test_a_delivery_killed_midway_loses_no_alert_and_repeats_at_most_the_one_in_flight(ch: ClickHouseResource,
+                                                                                       slack, killed_after):
+    child = subprocess.Popen([sys.executable, "-c", DELIVER, slack.webhook_url], cwd=PROJECT_ROOT,
+                             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **server_env(ch)},
+                             stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(slack.received) < killed_after:

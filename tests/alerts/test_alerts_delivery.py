@@ -13,10 +13,6 @@ from pipelines.storage.clickhouse import ClickHouseResource
 NOW = utc("2026-11-20 12:00")
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

@@ -13,12 +13,12 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from allocation_data import CONFIG, OCTOBER, export_october, priced_database
+from allocation_data import CONFIG, OCTOBER, export_october, with_list_prices
 from crash import killed_repeatedly
 
 from pipelines.allocation.export import latest_version
 
-# argv: ledger home, exports directory
+# argv: the exports directory
 RUN_FOREVER = f"""
 import sys
 from datetime import date
@@ -28,7 +28,7 @@ from pipelines.allocation.chargeback import chargeback_lines_for, showback_lines
 from pipelines.allocation.config import AttributionConfig
 from pipelines.allocation.export import export_chargeback
 from pipelines.storage.clickhouse import ClickHouseResource
-ch = ClickHouseResource(ledger_home=sys.argv[1])
+ch = ClickHouseResource.from_env()
 config = AttributionConfig.model_validate({CONFIG!r})
 month = date(2026, 10, 1)
 with ch.connect():
@@ -36,15 +36,15 @@ with ch.connect():
         allocate_month(ch, month, config)
         write_chargeback(ch, month, chargeback_lines_for(showback_lines(ch, month), config, month_closed=True),
                          config.shared_cost_policy)
-        export_chargeback(ch, month, Path(sys.argv[2]), "none")
+        export_chargeback(ch, month, Path(sys.argv[1]), "none")
         print("written", flush=True)
 """
 TABLES = ("allocation_hourly", "allocation_reconciliation_daily", "chargeback_monthly")
 
 
-def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole(tmp_path: Path, monkeypatch):
+def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole(ch, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    ch = priced_database(tmp_path / "ledger")
+    with_list_prices(ch)
     export_october(ch)
     exports = tmp_path / "exports"
 
@@ -59,6 +59,6 @@ def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole
         return tables, money, version, whole, sorted(p.name for p in exports.glob(".*"))
 
     once = ({table: (True, 1) for table in TABLES}, (Decimal("1.02"), Decimal("1.02")), 1, True, [])
-    assert killed_repeatedly(RUN_FOREVER, [ch.ledger_home, str(exports)], month, seed=17) == [once] * 5
+    assert killed_repeatedly(RUN_FOREVER, [str(exports)], month, ch=ch, seed=17) == [once] * 5
     assert json.loads((exports / "chargeback-2026-10.manifest.json").read_text())["allocated_cost_usd"] == "1.02"
 

@@ -141,11 +141,12 @@ def test_the_daily_schedule_reruns_the_previous_month_during_the_first_week():
     assert [r.partition_key for r in later] == ["2026-11-01"]
 
 
-def test_the_dagster_cli_allocates_charges_back_and_exports_a_month(tmp_path):
+def test_the_dagster_cli_allocates_charges_back_and_exports_a_month(tmp_path, databases):
     config = write_config(tmp_path / "ledger.yaml")
-    completed = run_dagster("job", "execute", "-j", "allocate_month", "--tags",
-                            '{"dagster/partition": "2026-10-01"}', home=tmp_path, LEDGER_CONFIG=str(config),
-                            LEDGER_EXPORT_DIR=str(tmp_path / "exports"))
+    with databases.resource(tmp_path / "ledger") as ch:
+        completed = run_dagster("job", "execute", "-j", "allocate_month", "--tags",
+                                '{"dagster/partition": "2026-10-01"}', home=tmp_path, ch=ch,
+                                LEDGER_CONFIG=str(config), LEDGER_EXPORT_DIR=str(tmp_path / "exports"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr
     manifest = json.loads((tmp_path / "exports" / "chargeback-2026-10.manifest.json").read_text())

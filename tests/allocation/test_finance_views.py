@@ -83,10 +83,10 @@ def test_monthly_chargeback_lines_are_in_cents(month):
         ("search", Decimal("0.01"), Decimal("1")), ("unattributed", Decimal("0.00"), Decimal("0"))]
 
 
-def test_the_finance_role_may_only_select_from_finance_views():
+def test_the_finance_role_may_only_select_from_finance_views_and_the_schema_version():
     statements = split_statements((SHARED_SQL_DIR / "finance_readonly_role.sql").read_text())
     grants = [s for s in statements if s.startswith("GRANT")]
     views = {grant.split()[3] for grant in grants}
-    assert all(s.startswith("GRANT SELECT ON finance_") and s.endswith("TO finance_readonly") for s in grants)
+    assert all(s.startswith("GRANT SELECT ON ") and s.endswith("TO finance_readonly") for s in grants)
     assert views == {"finance_daily_spend", "finance_monthly_chargeback", "finance_unit_cost_by_feature",
-                     "finance_model_mix", "finance_reconciliation_daily"}
+                     "finance_model_mix", "finance_reconciliation_daily", "schema_migrations"}

@@ -50,9 +50,9 @@ def simulator(traffic: Traffic, monkeypatch: pytest.MonkeyPatch) -> Iterator[Adm
 
 
 @pytest.fixture
-def ch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ClickHouseResource:
+def ch(ch: ClickHouseResource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ClickHouseResource:
+    """The test's database with the bundled list prices, and no LEDGER_CONFIG."""
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     load_prices(ch)
     return ch
 

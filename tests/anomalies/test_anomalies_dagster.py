@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import yaml
-from anomaly_traffic import Spike, emptied, hourly_spend, write_traffic
+from anomaly_traffic import Spike, hourly_spend, write_traffic
+from clickhouse_databases import server_env
 from dagster import materialize
 from test_cache_breaks import opus, write_days
 
@@ -21,15 +21,9 @@ from pipelines.anomalies.assets import cache_breaks, spend_anomalies
 from pipelines.definitions import defs
 from pipelines.ledger_config import LedgerConfig
 from pipelines.settings import PROJECT_ROOT
-from pipelines.storage.clickhouse import ClickHouseResource
 
 NOW = datetime(2026, 11, 18, 14, tzinfo=UTC)
 SPIKE = Spike("doc-summarise", NOW - timedelta(hours=5), NOW, 6.0)
-
-
-@pytest.fixture
-def ch(tmp_path) -> ClickHouseResource:
-    return emptied(ClickHouseResource(ledger_home=str(tmp_path / "ledger")))
 
 
 def test_the_assets_write_their_tables_and_show_the_anomalies(ch, tmp_path):
@@ -59,18 +53,16 @@ def test_the_refresh_job_materialises_both_assets():
         "cache_breaks", "spend_anomalies"]
 
 
-def test_the_dagster_cli_materialises_the_spend_anomalies_of_the_code_location(tmp_path):
+def test_the_dagster_cli_materialises_the_spend_anomalies_of_the_code_location(tmp_path, ch):
     # the code location's clock is the wall clock: the traffic ends at the current hour
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     spike = Spike("doc-summarise", now - timedelta(hours=3), now, 20.0)  # +$34.20 even at night
     write_traffic(ch, hourly_spend(now - timedelta(days=36), now, noise=0, spikes=(spike,)), now)
     config = tmp_path / "ledger.yaml"
     config.write_text(yaml.safe_dump({"anomalies": {"slack_channel": "#finops"}}))
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    environment = {**os.environ, "LEDGER_HOME": str(tmp_path / "ledger"), "LEDGER_CONFIG": str(config),
-                   "DAGSTER_HOME": str(tmp_path)}
-    for name in ("CLICKHOUSE_DSN", "KAFKA_BOOTSTRAP_SERVERS", "LEDGER_KAFKA_TOPIC"):
+    environment = {**os.environ, **server_env(ch), "LEDGER_CONFIG": str(config), "DAGSTER_HOME": str(tmp_path)}
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "LEDGER_KAFKA_TOPIC"):
         environment.pop(name, None)
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",

@@ -27,10 +27,6 @@ MIDNIGHT = datetime(2026, 11, 19, tzinfo=UTC)
 SPIKE = Spike("doc-summarise", NOW - timedelta(hours=5), NOW, 6.0)
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

@@ -70,10 +70,6 @@ def write_days(ch: ClickHouseResource, feature: str, model: str, usual: Day, on_
         client.insert("cache_waste_daily", waste, column_names=WASTE_COLUMNS)
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

@@ -18,10 +18,6 @@ HISTORY = datetime(2026, 10, 14, tzinfo=UTC)  # five weeks before: four whole ba
 SPIKE = Spike("doc-summarise", NOW - timedelta(hours=5), NOW, 6.0)  # data / doc-summarise, six times, since 09:00
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

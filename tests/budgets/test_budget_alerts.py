@@ -16,10 +16,6 @@ from pipelines.storage.clickhouse import ClickHouseResource
 TOKEN = "xoxb-test-secret-token"
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

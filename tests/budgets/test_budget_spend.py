@@ -26,10 +26,10 @@ NOW = "2026-11-20 12:00"
 
 
 @pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    ch = ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-    load_prices(ch)
-    return ch
+def module_ch(databases, tmp_path_factory) -> ClickHouseResource:
+    with databases.resource(tmp_path_factory.mktemp("ledger")) as ch:
+        load_prices(ch)
+        yield ch
 
 
 @pytest.fixture

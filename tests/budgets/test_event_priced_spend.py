@@ -19,9 +19,9 @@ EVENT_COLUMNS = ["event_id", "ts", "team", "feature", "env", "workspace_id", "ap
 
 
 @pytest.fixture
-def ch(tmp_path, monkeypatch) -> ClickHouseResource:
+def ch(ch: ClickHouseResource, tmp_path, monkeypatch) -> ClickHouseResource:
+    """The test's database with the bundled list prices, and no LEDGER_CONFIG."""
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     load_prices(ch)
     return ch
 

@@ -123,10 +123,6 @@ def test_on_the_demo_organisation_the_forecast_is_closer_than_the_run_rate(tmp_p
     assert [r.forecast_mape < r.run_rate_mape for r in monthly] == [True, True, True]
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

@@ -50,10 +50,10 @@ PER_MTOK = Decimal("0.000001")
 
 
 @pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    ch = ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-    load_prices(ch)
-    return ch
+def module_ch(databases, tmp_path_factory) -> ClickHouseResource:
+    with databases.resource(tmp_path_factory.mktemp("ledger")) as ch:
+        load_prices(ch)
+        yield ch
 
 
 @pytest.fixture
@@ -276,11 +276,13 @@ def test_published_documents_are_replaced_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [BUDGETS_FILE]  # no temporary file left behind
 
 
-def test_the_dagster_cli_runs_the_publishing_sensor_of_the_project_definitions(tmp_path, monkeypatch, redis_server):
+def test_the_dagster_cli_runs_the_publishing_sensor_of_the_project_definitions(tmp_path, monkeypatch, redis_server,
+                                                                             databases):
     config = write_config(tmp_path / "ledger.yaml", monkeypatch, budget("search-daily", period="day", policy="block"))
-    completed = run_dagster("sensor", "preview", "budget_guard_publish", home=tmp_path / "dagster",
-                            LEDGER_CONFIG=str(config), LEDGER_EVENTS_DIR=str(tmp_path / "events"),
-                            LEDGER_REDIS_URL=redis_server.url)
+    with databases.resource(tmp_path / "ledger") as fresh:
+        completed = run_dagster("sensor", "preview", "budget_guard_publish", home=tmp_path / "dagster", ch=fresh,
+                                LEDGER_CONFIG=str(config), LEDGER_EVENTS_DIR=str(tmp_path / "events"),
+                                LEDGER_REDIS_URL=redis_server.url)
     assert completed.returncode == 0, completed.stderr[-3000:]
     # A fresh database: no price loaded yet (the model_prices asset has not run), so no model is priced.
     assert ("skipping: published 1 guarded budgets (1 current periods), prices of 0 models to files and redis"

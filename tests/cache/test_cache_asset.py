@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cache_data import every, open_priced_database, send
+from allocation_data import with_list_prices
+from cache_data import every, send
 from dagster import DagsterInstance, materialize
 from dagster_cli import run_dagster
 
@@ -12,8 +13,8 @@ from pipelines.cache.assets import cache_opportunities
 from pipelines.ledger_config import LedgerConfig
 
 
-def test_the_asset_shows_the_top_opportunities_with_their_estimated_monthly_saving(tmp_path, monkeypatch):
-    ch = open_priced_database(tmp_path)
+def test_the_asset_shows_the_top_opportunities_with_their_estimated_monthly_saving(ch, tmp_path, monkeypatch):
+    with_list_prices(ch)
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
     # Sonnet 4.5, 10,000-token prefix, 10 uses 30 s apart: saves $0.2355 with a 5m cache
     # (tests/test_cache_opportunities.py); the window is 30 days, so that is also the monthly estimate.
@@ -28,8 +29,8 @@ def test_the_asset_shows_the_top_opportunities_with_their_estimated_monthly_savi
         in table
 
 
-def test_the_asset_runs_on_an_empty_database(tmp_path, monkeypatch):
-    ch = open_priced_database(tmp_path)
+def test_the_asset_runs_on_an_empty_database(ch, tmp_path, monkeypatch):
+    with_list_prices(ch)
     monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
     result = materialize([cache_opportunities], resources={"clickhouse": ch, "ledger_config": LedgerConfig()},
                          instance=DagsterInstance.ephemeral())
@@ -38,8 +39,8 @@ def test_the_asset_runs_on_an_empty_database(tmp_path, monkeypatch):
     assert metadata["top_opportunities"].value == "no opportunities"
 
 
-def test_the_dagster_cli_runs_the_cache_analysis_job_of_the_project_definitions(tmp_path):
-    completed = run_dagster("job", "execute", "-j", "cache_analysis", home=tmp_path,
+def test_the_dagster_cli_runs_the_cache_analysis_job_of_the_project_definitions(tmp_path, ch):
+    completed = run_dagster("job", "execute", "-j", "cache_analysis", home=tmp_path, ch=ch,
                             LEDGER_CONFIG=str(tmp_path / "absent.yaml"))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr

@@ -10,7 +10,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from cache_data import HAIKU, Use, emptied, every, open_priced_database, send
+from allocation_data import with_list_prices
+from cache_data import HAIKU, Use, emptied, every, send
 
 from pipelines.cache.analysis import refresh_cache_analysis, top_opportunities
 from pipelines.cache.config import CacheConfig
@@ -21,8 +22,8 @@ MINUTES = timedelta(minutes=1)
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return open_priced_database(tmp_path_factory.mktemp("cache"))
+def database(module_ch):
+    return with_list_prices(module_ch)
 
 
 @pytest.fixture

@@ -308,8 +308,8 @@ from pipelines.claude_code.config import ClaudeCodeConfig
 from pipelines.claude_code.pseudonyms import Pseudonymiser
 from pipelines.ledger_config import LedgerConfig
 from pipelines.storage.clickhouse import ClickHouseResource
-ch = ClickHouseResource(ledger_home=sys.argv[1])
-config = LedgerConfig(path=sys.argv[2]).section(ClaudeCodeConfig)
+ch = ClickHouseResource.from_env()
+config = LedgerConfig(path=sys.argv[1]).section(ClaudeCodeConfig)
 start = datetime.fromisoformat("{DAY_KEY}T00:00:00+00:00")
 end = datetime.fromisoformat("{(DAY + timedelta(days=1)).isoformat()}T00:00:00+00:00")
 with ch.connect():
@@ -326,7 +326,7 @@ def test_a_collection_killed_at_any_moment_loses_nothing_and_counts_nothing_twic
                 *ch.query_rows("SELECT count() FROM claude_code_activity_daily FINAL")[0],
                 *ch.query_rows("SELECT count() FROM finance_claude_code_people FINAL")[0])
 
-    assert killed_repeatedly(COLLECT_FOREVER, [ch.ledger_home, config.path], day, seed=11) == [
+    assert killed_repeatedly(COLLECT_FOREVER, [config.path], day, ch=ch, seed=11) == [
         (3, Decimal("3.77"), 3, 2)] * 5
 
 
@@ -335,7 +335,7 @@ import sys
 from datetime import UTC, date, datetime
 from pipelines.claude_code.spend import replace_team_spend
 from pipelines.storage.clickhouse import ClickHouseResource
-ch = ClickHouseResource(ledger_home=sys.argv[1])
+ch = ClickHouseResource.from_env()
 with ch.connect():
     while True:
         replace_team_spend(ch, "{WORKSPACE}", date.fromisoformat("{DAY_KEY}"),
@@ -353,6 +353,6 @@ def test_a_split_killed_at_any_moment_charges_the_invoice_once(simulator, ch, co
                               "ORDER BY team"),
                 ch.query_rows("SELECT count(), sum(cost_report_usd) FROM claude_code_reconciliation_daily FINAL"))
 
-    assert killed_repeatedly(SPLIT_FOREVER, [ch.ledger_home], split, seed=13) == [(
+    assert killed_repeatedly(SPLIT_FOREVER, [], split, ch=ch, seed=13) == [(
         [("data", "subscription", Decimal(0)), ("platform", "api", Decimal("0.650486121212")),
          ("search", "api", Decimal("1.000747878788"))], [(1, Decimal("1.651234"))])] * 5

@@ -30,7 +30,7 @@ def _client(api_url: str, directory: Path) -> anthropic.Anthropic:
 
 
 def test_emitted_events_are_ingested_with_their_usage_tags_and_headers(messages_api: FakeMessagesApi,
-                                                                      tmp_path: Path):
+                                                                      tmp_path: Path, ch: ClickHouseResource):
     landing = tmp_path / "events"
     messages_api.script(
         Answer(usage={"input_tokens": 12, "output_tokens": 40, "cache_read_input_tokens": 3000,
@@ -47,7 +47,6 @@ def test_emitted_events_are_ingested_with_their_usage_tags_and_headers(messages_
     with pytest.raises(anthropic.RateLimitError):
         client.messages.create(**ASK)
 
-    ch = ClickHouseResource(ledger_home=str(tmp_path))
     report = ingest_landing_zone(ch, landing)
     assert (report.loaded, report.rejected) == (3, 0)
     rows = ch.query_rows(
@@ -70,7 +69,7 @@ def _calls(api_url: str, directory: str, worker: int) -> None:
 
 
 def test_several_processes_emitting_into_one_directory_are_all_ingested(messages_api: FakeMessagesApi,
-                                                                        tmp_path: Path):
+                                                                        tmp_path: Path, ch: ClickHouseResource):
     landing = tmp_path / "events"
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_calls, args=(messages_api.url, str(landing), w)) for w in range(PROCESSES)]
@@ -80,7 +79,6 @@ def test_several_processes_emitting_into_one_directory_are_all_ingested(messages
         worker.join(60)
         assert worker.exitcode == 0
 
-    ch = ClickHouseResource(ledger_home=str(tmp_path))
     report = ingest_landing_zone(ch, landing)
     assert (report.loaded, report.rejected) == (PROCESSES * CALLS_PER_PROCESS, 0)
     [(events, users, input_tokens)] = ch.query_rows(
@@ -89,10 +87,10 @@ def test_several_processes_emitting_into_one_directory_are_all_ingested(messages
     assert len(list(landing.glob("*.jsonl"))) == PROCESSES
 
 
-def test_an_appended_file_is_ingested_incrementally_without_repeats(messages_api: FakeMessagesApi, tmp_path: Path):
+def test_an_appended_file_is_ingested_incrementally_without_repeats(messages_api: FakeMessagesApi, tmp_path: Path,
+                                                                    ch: ClickHouseResource):
     landing = tmp_path / "events"
     client = _client(messages_api.url, landing)
-    ch = ClickHouseResource(ledger_home=str(tmp_path))
     client.messages.create(**ASK)
     assert ingest_landing_zone(ch, landing).loaded == 1
     client.messages.create(**ASK)

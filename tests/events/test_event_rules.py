@@ -11,7 +11,6 @@ from event_lines import event, line, write_lines
 
 from pipelines.events import load, rules
 from pipelines.events.ingest import ingest_landing_zone
-from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.migrations import MIGRATIONS_DIR
 
 ALL_COLUMNS = "SELECT * EXCEPT (source, ingested_at) FROM usage_events FINAL ORDER BY source, source_position"
@@ -85,7 +84,7 @@ def test_edge_cases_of_types_timestamps_and_ranges(ch, landing):
     ]
 
 
-def test_shipping_raw_lines_to_the_server_gives_what_reading_the_file_gives(tmp_path, monkeypatch):
+def test_shipping_raw_lines_to_the_server_gives_what_reading_the_file_gives(tmp_path, monkeypatch, databases):
     monkeypatch.setattr(load, "SHIP_BYTES", 100)  # many inserts, and lines cut across read boundaries
 
     results = []
@@ -95,11 +94,11 @@ def test_shipping_raw_lines_to_the_server_gives_what_reading_the_file_gives(tmp_
         write_lines(landing / "a.jsonl", *MIXED)
         with gzip.open(landing / "b.jsonl.gz", "wt") as handle:
             handle.write(line(event("g1")) + "not json\n" + line(event("g2"))[:-1])  # no final newline
-        ch = ClickHouseResource(ledger_home=str(tmp_path / f"ledger-{ship}"))
-        report = ingest_landing_zone(ch, landing, ship=ship)
-        rejects = ch.query_rows("SELECT replaceOne(source, {d:String}, ''), position, reason, raw "
-                                "FROM rejected_events FINAL ORDER BY source, position", {"d": str(landing)})
-        results.append(((report.loaded, report.rejected), ch.query_rows(ALL_COLUMNS), rejects))
+        with databases.resource(tmp_path / f"ledger-{ship}") as ch:
+            report = ingest_landing_zone(ch, landing, ship=ship)
+            rejects = ch.query_rows("SELECT replaceOne(source, {d:String}, ''), position, reason, raw "
+                                    "FROM rejected_events FINAL ORDER BY source, position", {"d": str(landing)})
+            results.append(((report.loaded, report.rejected), ch.query_rows(ALL_COLUMNS), rejects))
     assert results[0][0] == (3 + 2, 9 + 1)
     assert results[1] == results[0]
 

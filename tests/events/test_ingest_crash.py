@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clickhouse_databases import server_env
 
 from pipelines.storage.clickhouse import ClickHouseResource
 
@@ -49,10 +50,8 @@ def write_landing(landing: Path) -> None:
             (landing / NAMES[number]).write_text(text)
 
 
-def environment(tmp_path: Path, landing: Path) -> dict[str, str]:
-    env = {**os.environ, "LEDGER_HOME": str(tmp_path / "ledger"), "LEDGER_EVENTS_DIR": str(landing),
-           "DAGSTER_HOME": str(tmp_path / "dagster")}
-    env.pop("CLICKHOUSE_DSN", None)
+def environment(tmp_path: Path, landing: Path, ch: ClickHouseResource) -> dict[str, str]:
+    env = {**os.environ, **server_env(ch), "LEDGER_EVENTS_DIR": str(landing), "DAGSTER_HOME": str(tmp_path / "dagster")}
     (tmp_path / "dagster").mkdir(exist_ok=True)
     return env
 
@@ -93,15 +92,14 @@ MOMENTS = {
 
 
 @pytest.mark.parametrize("moments", MOMENTS.values(), ids=MOMENTS.keys())
-def test_a_killed_ingest_loses_nothing_and_counts_nothing_twice_once_a_run_completes(tmp_path, moments):
+def test_a_killed_ingest_loses_nothing_and_counts_nothing_twice_once_a_run_completes(tmp_path, ch, moments):
     landing = tmp_path / "events"
     landing.mkdir()
     write_landing(landing)
-    env = environment(tmp_path, landing)
+    env = environment(tmp_path, landing, ch)
     for text, delay in moments:
         assert materialise(env, kill=(text.format(landing=landing), delay)) == -signal.SIGKILL
     assert materialise(env, kill=None) == 0
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     # gz: 300,000 lines, 300 bad, 299,700 events; plain: 60,000 lines, 60 bad, 59,940 events each; 3 tokens each
     events = 299_700 + 3 * 59_940
     assert ch.query_rows("SELECT count(), sum(input_tokens), uniqExact(event_id) FROM usage_events FINAL") == [

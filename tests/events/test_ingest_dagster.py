@@ -11,7 +11,6 @@ from event_lines import event, line, write_lines
 from pipelines.events.assets import usage_events
 from pipelines.events.definitions import landing_zone_sensor
 from pipelines.events.landing_zone_resource import LandingZone
-from pipelines.storage.clickhouse import ClickHouseResource
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -81,11 +80,10 @@ def test_the_first_tick_starts_no_run_for_files_an_earlier_ingest_read_whole(ch,
         assert request.tags["changed_files"] == "1"
 
 
-def test_the_dagster_cli_materialises_usage_events_from_the_project_definitions(tmp_path, landing):
+def test_the_dagster_cli_materialises_usage_events_from_the_project_definitions(tmp_path, landing, ch):
     write_lines(landing / "a.jsonl", event("e1"), event("e2"))
-    completed = run_dagster("asset", "materialize", "--select", "usage_events", home=tmp_path / "dagster",
+    completed = run_dagster("asset", "materialize", "--select", "usage_events", home=tmp_path / "dagster", ch=ch,
                             LEDGER_EVENTS_DIR=str(landing))
-    home = tmp_path / "dagster" / "ledger"
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr
-    assert ClickHouseResource(ledger_home=str(home)).query_rows("SELECT count() FROM usage_events FINAL") == [(2,)]
+    assert ch.query_rows("SELECT count() FROM usage_events FINAL") == [(2,)]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from clickhouse_databases import server_env
 from dagster import AssetKey, DagsterInstance, Definitions, RunRequest, SkipReason, build_sensor_context, materialize
 from event_lines import event
 
@@ -153,12 +154,12 @@ def test_the_project_definitions_have_no_kafka_source_when_kafka_is_unconfigured
         assert "kafka_lag_sensor" not in {s.name for s in defs.sensors}
 
 
-def test_the_project_definitions_ingest_from_the_topic_named_in_the_environment(kafka_broker, tmp_path):
+def test_the_project_definitions_ingest_from_the_topic_named_in_the_environment(kafka_broker, ch):
     topic = kafka_broker.create_topic(partitions=1)
     kafka_broker.produce(topic, [(0, event("e1")), (0, event("e2"))])
     environment = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap, "LEDGER_KAFKA_TOPIC": topic,
-        "LEDGER_HOME": str(tmp_path / "ledger"), "LEDGER_KAFKA_GROUP_ID": f"group-{topic}",
+        **server_env(ch), "LEDGER_KAFKA_GROUP_ID": f"group-{topic}",
         # librdkafka settings pass through as LEDGER_KAFKA_*: here a faster group join on the test broker
         "LEDGER_KAFKA_SESSION_TIMEOUT_MS": "2000", "LEDGER_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
     }

@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from clickhouse_databases import server_env
 from dagster import DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter, SkipReason, build_sensor_context
 from event_lines import event
 
 from pipelines.kafka.consume import drain
 from pipelines.kafka.definitions import kafka_lag_sensor
-from pipelines.storage.clickhouse import ClickHouseResource
 
 pytest_plugins = ["kafka_broker"]
 
@@ -42,7 +42,7 @@ def kill_after_first_batch(env: dict[str, str]) -> None:
 
 
 def test_a_run_killed_mid_topic_is_marked_failed_and_the_next_run_resumes_from_the_committed_offsets(
-        kafka_broker, tmp_path, monkeypatch):
+        kafka_broker, tmp_path, monkeypatch, ch):
     topic = kafka_broker.create_topic(partitions=1)
     kafka_broker.produce(topic, [(0, event(f"e{i}")) for i in range(3_000)])
     group = f"group-{topic}"
@@ -50,8 +50,7 @@ def test_a_run_killed_mid_topic_is_marked_failed_and_the_next_run_resumes_from_t
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap, "LEDGER_KAFKA_TOPIC": topic,
            "LEDGER_KAFKA_GROUP_ID": group, "LEDGER_KAFKA_BATCH_MESSAGES": "500",
            "LEDGER_KAFKA_SESSION_TIMEOUT_MS": "2000", "LEDGER_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-           "LEDGER_HOME": str(tmp_path / "ledger"), "DAGSTER_HOME": str(tmp_path / "dagster")}
-    env.pop("CLICKHOUSE_DSN", None)
+           **server_env(ch), "DAGSTER_HOME": str(tmp_path / "dagster")}
     kill_after_first_batch(env)
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
@@ -70,7 +69,6 @@ def test_a_run_killed_mid_topic_is_marked_failed_and_the_next_run_resumes_from_t
         assert int(request.tags["kafka_lag"]) <= 2_500  # at least the first batch of 500 was committed
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
 
-    ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
     resumed = drain(ch, kafka_broker.source(topic, group_id=group))
     assert resumed.loaded <= 2_500
     assert [(p.committed, p.lag) for p in resumed.lag] == [(3_000, 0)]

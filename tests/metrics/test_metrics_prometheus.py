@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clickhouse_databases import server_env
 from prometheus_server import PrometheusServer, free_port, prometheus_binary
 
 from pipelines.settings import PROJECT_ROOT
@@ -32,11 +33,9 @@ def this_hour() -> datetime:
 
 
 @pytest.fixture
-def ledger_home(tmp_path) -> Path:
+def seeded(ch: ClickHouseResource, tmp_path: Path) -> ClickHouseResource:
     """Rollups only: spend of team search this hour, rate-limit health of two hours, one old Admin API hour; and
     raw usage events for team search that no metric may count."""
-    home = tmp_path / "ledger"
-    ch = ClickHouseResource(ledger_home=str(home))
     hour, now = this_hour(), datetime.now(UTC)
     with ch.connect() as client:
         client.insert("spend_hourly", [
@@ -60,12 +59,11 @@ def ledger_home(tmp_path) -> Path:
     config.write_text(yaml.safe_dump({"budgets": [
         {"id": "search-monthly", "scope": "team", "target": "search", "period": "month", "amount_usd": 200,
          "slack_channel": "#search"}]}))
-    return home
+    return ch
 
 
-def start_exporter(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(home.parent / "ledger.yaml")}
-    env.pop("CLICKHOUSE_DSN", None)
+def start_exporter(ch: ClickHouseResource, tmp_path: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, **server_env(ch), "LEDGER_CONFIG": str(tmp_path / "ledger.yaml")}
     exporter = subprocess.Popen([str(LEDGER), "metrics", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -82,12 +80,12 @@ def start_exporter(home: Path, port: int) -> subprocess.Popen:
         time.sleep(0.3)
 
 
-def test_prometheus_scrapes_budget_rate_limit_and_freshness_metrics_from_the_rollups(ledger_home, tmp_path):
+def test_prometheus_scrapes_budget_rate_limit_and_freshness_metrics_from_the_rollups(seeded, tmp_path):
     if prometheus_binary() is None:
         pytest.fail("prometheus is not installed: apt-get install prometheus (.ci/run does)")
     port = free_port()
     started = datetime.now(UTC)
-    exporter = start_exporter(ledger_home, port)
+    exporter = start_exporter(seeded, tmp_path, port)
     # The scrape config of docs/monitoring/prometheus.yml, pointed at this exporter and scraping every second.
     config = yaml.safe_load((PROJECT_ROOT / "docs" / "monitoring" / "prometheus.yml").read_text())
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}

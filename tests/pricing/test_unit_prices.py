@@ -17,10 +17,10 @@ M = Decimal(1_000_000)
 
 
 @pytest.fixture(scope="module")
-def ch(tmp_path_factory) -> ClickHouseResource:
-    ch = ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-    load_prices(ch)
-    return ch
+def ch(databases, tmp_path_factory) -> ClickHouseResource:
+    with databases.resource(tmp_path_factory.mktemp("ledger")) as ch:
+        load_prices(ch)
+        yield ch
 
 
 def usd_per_mtok(ch: ClickHouseResource, model: str, band: str, tier: str, speed: str, geo: str, token_type: str,
@@ -100,11 +100,11 @@ def test_a_schedule_without_a_base_row_is_refused_with_the_schedule_named():
         price_rows([long_only])
 
 
-def test_the_dagster_cli_loads_the_prices_and_builds_the_lookup(tmp_path):
-    completed = run_dagster("asset", "materialize", "--select", "model_prices,unit_prices", home=tmp_path,
-                            LEDGER_CONFIG=str(tmp_path / "absent.yaml"))
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "RUN_SUCCESS" in completed.stderr
-    lookup = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
-    assert usd_per_mtok(lookup, "claude-opus-4-6", "200k-1M", "standard", "standard", "global", "input",
-                        date(2026, 2, 10)) == Decimal(10)
+def test_the_dagster_cli_loads_the_prices_and_builds_the_lookup(tmp_path, databases):
+    with databases.resource(tmp_path / "ledger") as lookup:
+        completed = run_dagster("asset", "materialize", "--select", "model_prices,unit_prices", home=tmp_path,
+                                ch=lookup, LEDGER_CONFIG=str(tmp_path / "absent.yaml"))
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        assert "RUN_SUCCESS" in completed.stderr
+        assert usd_per_mtok(lookup, "claude-opus-4-6", "200k-1M", "standard", "standard", "global", "input",
+                            date(2026, 2, 10)) == Decimal(10)

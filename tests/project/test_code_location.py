@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from allocation_data import CONFIG, HOUR, OCTOBER, admin_usage, cost_report, priced_database, usage_event
+from allocation_data import CONFIG, HOUR, OCTOBER, admin_usage, cost_report, usage_event, with_list_prices
 from dagster import DagsterInstance, materialize
 from dagster_cli import run_dagster
 
@@ -28,8 +28,8 @@ def bad_budget_config(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_bad_budget_leaves_allocation_chargeback_and_export_runnable(tmp_path, bad_budget_config, monkeypatch):
-    ch = priced_database(tmp_path / "ledger")
+def test_a_bad_budget_leaves_allocation_chargeback_and_export_runnable(ch, tmp_path, bad_budget_config, monkeypatch):
+    with_list_prices(ch)
     admin_usage(ch, input=1000, output=100)
     usage_event(ch, "e1", "search", "query-rewrite", input=1000, output=100)
     cost_report(ch, HOUR.date(), "ws1", "0.0015")
@@ -50,10 +50,11 @@ def test_a_bad_budget_leaves_allocation_chargeback_and_export_runnable(tmp_path,
     assert str(bad_budget_config) in str(failure.event_specific_data.error)
 
 
-def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_path, bad_budget_config):
+def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_path, bad_budget_config, ch):
     config = bad_budget_config.read_text().replace("owners:", "owner:")  # a misspelt section
     bad_budget_config.write_text(config)
-    completed = run_dagster("definitions", "validate", home=tmp_path / "dagster", LEDGER_CONFIG=str(bad_budget_config))
+    completed = run_dagster("definitions", "validate", home=tmp_path / "dagster", ch=ch,
+                            LEDGER_CONFIG=str(bad_budget_config))
     assert completed.returncode == 0, completed.stderr[-3000:]
     problems = [line for line in (completed.stdout + completed.stderr).splitlines() if "LEDGER_CONFIG:" in line]
     assert len(problems) == 2

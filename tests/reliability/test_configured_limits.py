@@ -66,9 +66,9 @@ def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[AdminApiSimulator]:
 
 
 @pytest.fixture
-def ch(tmp_path: Path, simulator: AdminApiSimulator) -> ClickHouseResource:
+def ch(ch: ClickHouseResource, tmp_path: Path, simulator: AdminApiSimulator) -> ClickHouseResource:
     """Limits collected from the simulator, the events ingested, rate-limit health refreshed."""
-    resource = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
+    resource = ch
     collected = materialize([admin_workspaces, admin_rate_limits], instance=DagsterInstance.ephemeral(),
                             resources={"clickhouse": resource, "admin_api": AdminApiClient.from_env()})
     assert collected.success

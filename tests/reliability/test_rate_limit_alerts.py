@@ -60,10 +60,6 @@ class Ticks:
         return result
 
 
-@pytest.fixture(scope="module")
-def module_ch(tmp_path_factory) -> ClickHouseResource:
-    return ClickHouseResource(ledger_home=str(tmp_path_factory.mktemp("ledger")))
-
 
 @pytest.fixture
 def ch(module_ch) -> ClickHouseResource:

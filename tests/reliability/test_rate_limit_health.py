@@ -50,8 +50,9 @@ EVENTS = [
 
 
 @pytest.fixture
-def ch(tmp_path: Path) -> ClickHouseResource:
-    resource = ClickHouseResource(ledger_home=str(tmp_path / "ledger"))
+def ch(ch: ClickHouseResource, tmp_path: Path) -> ClickHouseResource:
+    """The events ingested into the test's database."""
+    resource = ch
     landing = tmp_path / "events"
     landing.mkdir()
     write_lines(landing / "events.jsonl", *EVENTS)
@@ -129,14 +130,14 @@ def test_the_asset_stores_the_health_and_shows_the_worst_cells(ch: ClickHouseRes
     assert "rate_limit_error 1" in table
 
 
-def test_the_dagster_cli_refreshes_rate_limit_health_from_the_landing_zone(tmp_path):
+def test_the_dagster_cli_refreshes_rate_limit_health_from_the_landing_zone(tmp_path, databases):
     landing = tmp_path / "events"
     landing.mkdir()
     write_lines(landing / "a.jsonl", event("e1", ts="2026-10-05T10:00:00Z"),
                 event("e2", ts="2026-10-05T10:01:00Z", status=429, error_type="rate_limit_error"))
-    completed = run_dagster("asset", "materialize", "--select", "usage_events,rate_limit_health", home=tmp_path,
-                            LEDGER_EVENTS_DIR=str(landing))
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    health = ClickHouseResource(ledger_home=str(tmp_path / "ledger")).query_rows(
-        "SELECT requests, rate_limited FROM rate_limit_health_hourly FINAL")
+    with databases.resource(tmp_path / "ledger") as ch:
+        completed = run_dagster("asset", "materialize", "--select", "usage_events,rate_limit_health", home=tmp_path,
+                                ch=ch, LEDGER_EVENTS_DIR=str(landing))
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        health = ch.query_rows("SELECT requests, rate_limited FROM rate_limit_health_hourly FINAL")
     assert health == [(2, 1)]

@@ -8,11 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.storage.local_server import LocalServer
 
 LEDGER = Path(sys.executable).parent / "ledger"
 QUERY = ("SELECT arrayJoin(['search', 'data']) AS team, toDecimal64(if(team = 'search', '1234.5', '0.07'), 2) AS usd, "
@@ -20,8 +22,13 @@ QUERY = ("SELECT arrayJoin(['search', 'data']) AS team, toDecimal64(if(team = 's
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("ledger")
+def home(tmp_path_factory) -> Iterator[Path]:
+    """A data directory whose local ClickHouse server `ledger db start` starts (the local default), stopped after."""
+    home = tmp_path_factory.mktemp("ledger")
+    started = ledger(home, "db", "start")
+    assert started.returncode == 0, started.stderr
+    yield home
+    LocalServer(home).stop()
 
 
 def ledger(home: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:

@@ -1,5 +1,5 @@
 """The monthly statement of a small month whose every figure is worked out by hand, and `ledger export` /
-`ledger report` on it (real CLI, embedded database)."""
+`ledger report` on it (real CLI)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, priced_database, usage_event, write_config
+from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report, usage_event, with_list_prices, write_config
+from clickhouse_databases import server_env
 from dagster import DagsterInstance, materialize
 
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export, focus_export
@@ -19,6 +20,7 @@ from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.ledger_config import LedgerConfig
 from pipelines.reports.statement import build_statement, write_statement
 from pipelines.settings import PROJECT_ROOT
+from pipelines.storage.clickhouse import ClickHouseResource
 
 LEDGER = Path(sys.executable).parent / "ledger"
 NOW = datetime(2026, 11, 5, 12, tzinfo=UTC)  # October is over: its statement is final
@@ -27,14 +29,14 @@ SEARCH_BUDGET = Budget(id="search-monthly", scope="team", target="search", perio
 
 
 @pytest.fixture(scope="module")
-def october(tmp_path_factory):
+def october(module_ch):
     """October 5, 10:00, workspace ws1, Haiku 4.5 ($5 per million output tokens):
     - key_search: 200,000 output tokens ($1.00); events explain 120,000 for search, 80,000 for data;
     - the console (key ''): 100,000 output tokens ($0.50), no event, no owner: unattributed.
     The cost report says $1.50 for the day, so allocated = list. Policy proportional: the $0.50 residual is spread
     by own spend, search 0.60/1.00 -> $0.30, data $0.20. Chargeback: search $0.90, data $0.60."""
-    home = tmp_path_factory.mktemp("ledger")
-    ch = priced_database(home)
+    ch = with_list_prices(module_ch)
+    home = Path(ch.ledger_home)
     admin_usage(ch, output=200_000)
     admin_usage(ch, key="", output=100_000)
     usage_event(ch, "e1", "search", "query-rewrite", output=120_000)
@@ -106,17 +108,16 @@ def test_a_cost_centre_page_shows_only_its_teams_and_the_index_links_it(october,
     assert index.count("<script") == 2 and "https://" not in index.split("<script", 1)[0]
 
 
-def ledger(home: Path, config_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(config_path),
-           "LEDGER_EXPORT_DIR": str(home / "cli-exports")}
-    env.pop("CLICKHOUSE_DSN", None)
+def ledger(ch: ClickHouseResource, config_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **server_env(ch), "LEDGER_CONFIG": str(config_path),
+           "LEDGER_EXPORT_DIR": str(Path(ch.ledger_home) / "cli-exports")}
     return subprocess.run([str(LEDGER), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
 
 
 def test_ledger_export_rewrites_the_asset_s_files_byte_for_byte(october):
-    _ch, home, path = october
-    done = ledger(home, path, "export", "--month", "2026-10")
+    ch, home, path = october
+    done = ledger(ch, path, "export", "--month", "2026-10")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "4 lines, 1.50 USD:"  # search and data, each with a shared-cost line
     for name in ("chargeback-2026-10.csv", "chargeback-2026-10.parquet", "chargeback-2026-10.manifest.json",
@@ -125,8 +126,8 @@ def test_ledger_export_rewrites_the_asset_s_files_byte_for_byte(october):
 
 
 def test_ledger_report_writes_the_statement_and_names_it(october):
-    _ch, home, path = october
-    done = ledger(home, path, "report", "--month", "2026-10")
+    ch, home, path = october
+    done = ledger(ch, path, "report", "--month", "2026-10")
     assert done.returncode == 0, done.stderr
     # The config has no budgets and no cache analysis ran: spend, model mix and reconciliation are drawn.
     assert done.stdout.splitlines() == ["statement 2026-10 (final, 3 charts):",
@@ -134,8 +135,8 @@ def test_ledger_report_writes_the_statement_and_names_it(october):
 
 
 def test_a_month_without_chargeback_is_one_line_saying_what_to_run(october):
-    _ch, home, path = october
-    done = ledger(home, path, "report", "--month", "2026-09")
+    ch, _home, path = october
+    done = ledger(ch, path, "report", "--month", "2026-09")
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         "Error: no chargeback for 2026-09 yet: run the allocate_month job for partition 2026-09-01 (Dagster UI, or "
@@ -144,10 +145,9 @@ def test_a_month_without_chargeback_is_one_line_saying_what_to_run(october):
 
 
 def test_the_dagster_cli_materialises_the_statement_of_a_month(october, tmp_path):
-    _ch, home, path = october
-    env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_CONFIG": str(path), "DAGSTER_HOME": str(tmp_path),
+    ch, home, path = october
+    env = {**os.environ, **server_env(ch), "LEDGER_CONFIG": str(path), "DAGSTER_HOME": str(tmp_path),
            "LEDGER_EXPORT_DIR": str(home / "dagster-exports")}
-    env.pop("CLICKHOUSE_DSN", None)
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     done = subprocess.run([str(LEDGER.parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
                            "--select", "monthly_statement", "--partition", "2026-10-01"],

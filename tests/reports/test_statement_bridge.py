@@ -25,8 +25,8 @@ from allocation_data import (
     claude_code_split,
     config,
     cost_report,
-    priced_database,
     usage_event,
+    with_list_prices,
 )
 from browser import Chromium, chromium_binary
 
@@ -47,8 +47,8 @@ BRIDGE_ROWS = (
 
 
 @pytest.fixture(scope="module")
-def october(tmp_path_factory):
-    ch = priced_database(tmp_path_factory.mktemp("ledger"))
+def october(module_ch):
+    ch = with_list_prices(module_ch)
     with pytest.MonkeyPatch.context() as patch, ch.connect():
         patch.setenv("LEDGER_CONFIG", "/absent.yaml")
         admin_usage(ch, output=200_000)

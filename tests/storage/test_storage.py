@@ -1,26 +1,37 @@
-"""Specification of the storage layer: migrations, embedded concurrency, safe descriptions."""
+"""Specification of the storage layer: migrations applied once and recorded, readers that never run DDL, safe
+descriptions of a server."""
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import shutil
 from pathlib import Path
 
 import clickhouse_connect
 import pytest
+from dagster import build_sensor_context
 
+from pipelines.events.definitions import landing_zone_sensor
+from pipelines.events.landing_zone_resource import LandingZone
 from pipelines.storage.clickhouse import ClickHouseResource, redact_dsn
-from pipelines.storage.embedded_lock import EmbeddedLockTimeout, exclusive
-from pipelines.storage.migrations import MIGRATIONS_DIR, MigrationError, apply_migrations
+from pipelines.storage.migrations import MIGRATIONS_DIR, MigrationError, SchemaBehind, apply_migrations
 
 
 def test_every_migration_is_recorded_once(ch):
     expected = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
-    ch.query_rows("SELECT 1")  # first use applies them
     with ch.connect() as client:
         assert apply_migrations(client) == []  # nothing left to apply
     assert [name for (name,) in ch.query_rows("SELECT name FROM schema_migrations FINAL ORDER BY version")] == expected
+    assert ch.query_rows("SELECT count(), uniqExact(version) FROM schema_migration_attempts") == [
+        (len(expected), len(expected))]  # one attempt each: nothing ran twice
+
+
+@pytest.fixture
+def client(databases):
+    """A client of a new, empty database (no schema)."""
+    client = clickhouse_connect.get_client(dsn=databases.dsn(databases.create()), autogenerate_session_id=False)
+    yield client
+    client.close()
 
 
 def _copy_migrations(tmp_path: Path) -> Path:
@@ -29,98 +40,80 @@ def _copy_migrations(tmp_path: Path) -> Path:
     return directory
 
 
-def test_an_edited_applied_migration_is_an_error(tmp_path):
+def test_an_edited_applied_migration_is_an_error(client, tmp_path):
     directory = _copy_migrations(tmp_path)
-    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path / 'db'}")
-    try:
+    apply_migrations(client, directory)
+    first = sorted(directory.glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
+    with pytest.raises(MigrationError, match=re.escape(f"migration {first.name} was edited after it was applied")):
         apply_migrations(client, directory)
-        first = sorted(directory.glob("*.sql"))[0]
-        first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
-        with pytest.raises(MigrationError, match=re.escape(f"migration {first.name} was edited after it was applied")):
-            apply_migrations(client, directory)
-    finally:
-        client.close()
 
 
-def test_a_new_migration_file_is_applied_on_next_use(tmp_path):
+def test_a_new_migration_file_is_applied_on_next_use(client, tmp_path):
     directory = _copy_migrations(tmp_path)
-    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path / 'db'}")
-    try:
-        apply_migrations(client, directory)
-        (directory / "9999_extra.sql").write_text(
-            "CREATE TABLE IF NOT EXISTS extra (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
-        )
-        assert apply_migrations(client, directory) == ["9999_extra.sql"]
-        assert client.query("EXISTS TABLE extra").result_rows == [(1,)]
-    finally:
-        client.close()
+    apply_migrations(client, directory)
+    (directory / "9999_extra.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS extra (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+    )
+    assert apply_migrations(client, directory) == ["9999_extra.sql"]
+    assert client.query("EXISTS TABLE extra").result_rows == [(1,)]
 
 
-def test_a_misnamed_migration_file_is_an_error(tmp_path):
+def test_a_comment_ending_in_a_semicolon_is_no_statement(client, tmp_path):
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "0001_commented.sql").write_text(
+        "-- a table;\nCREATE TABLE IF NOT EXISTS commented (x UInt8) ENGINE = MergeTree ORDER BY x;\n\n"
+        "-- a remark between statements, ending like one;\n-- and another line of it\n"
+        "CREATE VIEW IF NOT EXISTS commented_view AS SELECT x FROM commented;\n-- a last word;\n")
+    assert apply_migrations(client, directory) == ["0001_commented.sql"]  # a server refuses an empty statement
+    assert client.query("SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                        "AND startsWith(name, 'commented')").result_rows == [(2,)]
+
+
+def test_a_misnamed_migration_file_is_an_error(client, tmp_path):
     directory = _copy_migrations(tmp_path)
     (directory / "add_things.sql").write_text("SELECT 1;\n")
-    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path / 'db'}")
-    try:
-        with pytest.raises(MigrationError, match=re.escape("add_things.sql is not named NNNN_description.sql")):
-            apply_migrations(client, directory)
-    finally:
-        client.close()
+    with pytest.raises(MigrationError, match=re.escape("add_things.sql is not named NNNN_description.sql")):
+        apply_migrations(client, directory)
 
 
-def _writer(home: str, worker: int, rows: int, errors) -> None:
-    try:
-        ch = ClickHouseResource(ledger_home=home, lock_timeout_s=120)
-        for i in range(rows):
-            with ch.connect() as client:
-                client.insert("ingest_files", [[f"w{worker}-{i}", i, i, i, "2026-01-01 00:00:00"]],
-                              column_names=["path", "byte_offset", "lines_read", "file_size", "updated_at"])
-                client.query("SELECT count() FROM ingest_files")
-    except Exception as exc:  # reported to the parent, which fails the test with it
-        errors.put(f"worker {worker}: {exc!r}")
+def _tables(databases, name: str) -> int:
+    return databases.admin.query("SELECT count() FROM system.tables WHERE database = {name:String}",
+                                 parameters={"name": name}).result_rows[0][0]
 
 
-def test_two_processes_write_and_read_the_embedded_database_at_once_without_loss(tmp_path):
-    home = str(tmp_path / "ledger")
-    ClickHouseResource(ledger_home=home).query_rows("SELECT 1")  # create the database
-    context = multiprocessing.get_context("spawn")
-    errors = context.Queue()
-    workers = [context.Process(target=_writer, args=(home, n, 25, errors)) for n in (1, 2)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(timeout=180)
-    assert [p.exitcode for p in workers] == [0, 0]
-    assert errors.empty(), errors.get()
-    assert ClickHouseResource(ledger_home=home).query_rows(
-        "SELECT countIf(path LIKE 'w1-%'), countIf(path LIKE 'w2-%') FROM ingest_files"
-    ) == [(25, 25)]
+def test_a_reader_on_a_database_without_the_schema_says_so_and_creates_nothing(databases):
+    name = databases.create()
+    reader = ClickHouseResource(dsn=databases.dsn(name), migrate=False)
+    with pytest.raises(SchemaBehind, match=r"^the database has no claude-ledger schema yet \(\d+ migrations to "
+                                           r"apply\): a pipeline run applies the migrations, or run `ledger db "
+                                           r"migrate`$"):
+        reader.query_rows("SELECT 1")
+    assert _tables(databases, name) == 0
 
 
-def _hold_lock(path: str, ready, release) -> None:
-    with exclusive(Path(path), timeout_s=5):
-        ready.set()
-        release.wait(10)
+def test_a_reader_on_a_schema_behind_the_code_names_the_first_missing_migration(databases, tmp_path):
+    name = databases.create()
+    older = _copy_migrations(tmp_path)
+    newest = sorted(older.glob("*.sql"))[-1]
+    newest.unlink()  # the code of the previous release
+    with clickhouse_connect.get_client(dsn=databases.dsn(name)) as client:
+        apply_migrations(client, older)
+    reader = ClickHouseResource(dsn=databases.dsn(name), migrate=False)
+    with pytest.raises(SchemaBehind, match=rf"^the database is behind this code: at \d{{4}}_\w+\.sql, 1 to apply "
+                                           rf"\({newest.name} first\)"):
+        reader.query_rows("SELECT 1")
 
 
-def test_a_busy_embedded_database_fails_after_the_timeout_with_a_clear_message(tmp_path):
-    context = multiprocessing.get_context("spawn")
-    ready, release = context.Event(), context.Event()
-    lock = tmp_path / "ledger" / "clickhouse.lock"
-    holder = context.Process(target=_hold_lock, args=(str(lock), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
-        ch = ClickHouseResource(ledger_home=str(tmp_path / "ledger"), lock_timeout_s=0.3)
-        with pytest.raises(EmbeddedLockTimeout, match="embedded ClickHouse database is busy"):
-            ch.query_rows("SELECT 1")
-    finally:
-        release.set()
-        holder.join(10)
-
-
-def test_the_lock_is_reentrant_within_one_thread(tmp_path):
-    with exclusive(tmp_path / "x.lock", timeout_s=1), exclusive(tmp_path / "x.lock", timeout_s=1):
-        pass
+def test_a_sensor_is_a_reader_even_with_the_pipeline_s_resource(databases, tmp_path):
+    name = databases.create()
+    writer = ClickHouseResource(dsn=databases.dsn(name))  # as pipelines/definitions.py binds it
+    context = build_sensor_context(resources={"clickhouse": writer,
+                                              "landing_zone": LandingZone(events_dir=str(tmp_path))})
+    with pytest.raises(SchemaBehind, match="no claude-ledger schema yet"):
+        landing_zone_sensor(context)
+    assert _tables(databases, name) == 0  # a sensor tick never runs DDL
 
 
 def test_a_server_dsn_is_described_without_credentials():

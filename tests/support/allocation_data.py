@@ -39,11 +39,10 @@ DATA_TABLES = ("usage_events", "admin_usage_hourly", "admin_cost_daily", "alloca
                "allocation_reconciliation_daily", "chargeback_monthly")
 
 
-def priced_database(home: Path) -> ClickHouseResource:
-    """A migrated embedded database with the bundled list prices (no config overrides), shared by a module."""
-    ch = ClickHouseResource(ledger_home=str(home))
+def with_list_prices(ch: ClickHouseResource) -> ClickHouseResource:
+    """``ch`` with the bundled list prices loaded (no LEDGER_CONFIG, so no price overrides)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEDGER_CONFIG", str(home / "no-config.yaml"))
+        patch.setenv("LEDGER_CONFIG", str(Path(ch.ledger_home) / "no-config.yaml"))
         load_prices(ch)
     return ch
 

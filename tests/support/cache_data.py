@@ -16,11 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from pipelines.pricing.assets import load_prices
 from pipelines.storage.clickhouse import ClickHouseResource
 
 T0 = datetime(2026, 10, 5, 10, tzinfo=UTC)  # a Monday, 10:00 UTC
@@ -81,15 +77,6 @@ def admin_hour(ch: ClickHouseResource, hour: datetime, *, workspace: str = "ws1"
                                               write_5m, write_1h, 0, 0, datetime.now(UTC)]],
                       column_names=ADMIN_COLUMNS)
 
-
-
-def open_priced_database(root: Path) -> ClickHouseResource:
-    """An embedded database under ``root`` with the bundled list prices (no LEDGER_CONFIG), for a test module."""
-    ch = ClickHouseResource(ledger_home=str(root / "ledger"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEDGER_CONFIG", str(root / "no-config.yaml"))
-        load_prices(ch)
-    return ch
 
 
 def emptied(ch: ClickHouseResource) -> ClickHouseResource:

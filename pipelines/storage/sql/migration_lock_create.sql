@@ -1,0 +1,12 @@
+-- The migration lock: whoever creates this table holds it (creating a table is atomic; there is no IF NOT
+-- EXISTS on purpose). Rows are the holder's heartbeats.
+CREATE TABLE schema_migration_lock
+(
+    holder       String,
+    host         String,
+    pid          UInt32,
+    pid_started  UInt64,
+    heartbeat    DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+ORDER BY heartbeat
