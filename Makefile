@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)/.ledger
 export DAGSTER_HOME := $(CURDIR)
+# dagster.yaml turns telemetry off; this also stops the webserver's upload thread, which otherwise creates logs/
+# and .logs_queue/ in DAGSTER_HOME (the project root). The instance's own files live under .ledger/dagster.
+export DAGSTER_DISABLE_TELEMETRY := 1
 # The Debian packages the tests start on loopback themselves: redis-server (the budget guard's shared counters),
 # chromium (the statement in a headless browser), prometheus (/metrics scraped), postgresql (Dagster's production
 # storage).
@@ -32,9 +35,10 @@ system-packages:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-## Run the whole pipeline end to end on the local ClickHouse server with the demo organisation.
+## Run the whole pipeline end to end on the local ClickHouse server with the demo organisation (VERBOSE=1: every
+## table).
 demo: install
-	$(BIN)/python -m demo.run
+	$(BIN)/python -m demo.run $(if $(VERBOSE),--verbose)
 
 ## Install and run the test suite (two pytest workers, one per core).
 test: install system-packages

@@ -17,9 +17,10 @@ from dagster import DagsterInstance, Definitions
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window
 from demo.simulator.server import AdminApiSimulator
+from demo.summary import plural, say, table
 from pipelines.admin_api.assets import hour_partition_key, range_tags
 from pipelines.definitions import build_definitions
-from pipelines.metadata import markdown_table
+from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
@@ -48,9 +49,9 @@ def _run(defs: Definitions, instance: DagsterInstance, job_name: str, tags: dict
     assert result.success, f"the {job_name} run failed; see the demo's log file"
 
 
-def run_admin_api_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
+def run_admin_api_demo(instance: DagsterInstance, ch: ClickHouseResource, verbose: bool = False) -> None:
     """Collect the demo window (previous month up to the last whole hour) from the simulator the collector is
-    pointed at, and print totals."""
+    pointed at, and print the cost report per month (``verbose``: and the tokens)."""
     start, end = demo_window()
     last_day = (end - timedelta(days=1)).date()  # the last whole day: today's cost report is not final
     defs = build_definitions()  # the code location as it loads with the two variables set
@@ -60,8 +61,9 @@ def run_admin_api_demo(instance: DagsterInstance, ch: ClickHouseResource) -> Non
     _run(defs, instance, "collect_admin_usage", hours)
     _run(defs, instance, "collect_admin_cost", range_tags(start.date().isoformat(), last_day.isoformat()))
     rows = ch.query_rows(sql("admin_api_monthly_totals"), {"start": start})
-    print("Admin API   from the bundled simulator (make simulator), per month:")
-    print(markdown_table(
-        ["month", "input tokens (all kinds)", "output tokens", "web searches", "cost report USD", "days reported"],
-        [(f"{month:%Y-%m}", f"{sum(tokens[:4]):,}", f"{tokens[4]:,}", f"{tokens[5]:,}", f"{cost or 0:,.2f}", days)
-         for month, *tokens, cost, days in rows]))
+    say("Admin API", "cost report (bundled simulator) " + "; ".join(
+        f"{month:%Y-%m}: {usd(cost or 0)} ({plural(days or 0, 'day')})" for month, *_tokens, cost, days in rows))
+    if verbose:
+        table(["month", "input tokens (all kinds)", "output tokens", "web searches"],
+              [(f"{month:%Y-%m}", f"{sum(tokens[:4]):,}", f"{tokens[4]:,}", f"{tokens[5]:,}")
+               for month, *tokens, _cost, _days in rows], right={1, 2, 3})

@@ -14,8 +14,10 @@ from dagster import DagsterInstance
 
 from demo.dagster_logs import LOG_LEVEL
 from demo.events import demo_window
+from demo.summary import say
 from pipelines.admin_api.assets import range_tags
 from pipelines.definitions import build_definitions
+from pipelines.money import signed_usd, usd
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
@@ -23,7 +25,7 @@ sql = Queries(__file__)
 DEMO_PSEUDONYM_KEY = "claude-ledger-demo-pseudonym-key"  # the demo's own, not a secret
 
 
-def run_claude_code_demo(instance: DagsterInstance, ch: ClickHouseResource) -> None:
+def run_claude_code_demo(instance: DagsterInstance, ch: ClickHouseResource, verbose: bool = False) -> None:
     start, end = demo_window()
     last_day = (end - timedelta(days=1)).date()
     own_key = "LEDGER_PSEUDONYM_KEY" not in os.environ
@@ -37,10 +39,11 @@ def run_claude_code_demo(instance: DagsterInstance, ch: ClickHouseResource) -> N
         if own_key:
             os.environ.pop("LEDGER_PSEUDONYM_KEY", None)
     teams = ch.query_rows(sql("claude_code_by_team"), {"start": start.date()})
-    estimate, report, difference = ch.query_rows(sql("claude_code_reconciled"), {"start": start.date()})[0]
-    charged = ", ".join(f"{team} ${usd:,.2f}" for team, usd, _ in teams if usd)
-    seats = ", ".join(f"{team} ${usd:,.2f}" for team, _, usd in teams if usd) or "none"
-    print(f"claude code charged per team (its workspace's invoice by estimated share): {charged}; "
-          f"subscription seats, showback only: {seats}")
-    print(f"            estimate ${estimate:,.2f} vs cost report ${report:,.2f}: {difference:+,.2f} USD "
-          f"({difference / report * 100 if report else 0:+.2f} %)")
+    charged = ", ".join(f"{team} {usd(amount)}" for team, amount, _ in teams if amount)
+    say("claude code", f"charged per team: {charged}")
+    if verbose:
+        estimate, report, difference = ch.query_rows(sql("claude_code_reconciled"), {"start": start.date()})[0]
+        seats = ", ".join(f"{team} {usd(amount)}" for team, _, amount in teams if amount) or "none"
+        say("", f"(its workspace's invoice, split by the Claude Code report's estimated share); subscription "
+            f"seats, showback only: {seats}; estimate {usd(estimate)} vs cost report {usd(report)}: "
+            f"{signed_usd(difference)} ({difference / report * 100 if report else 0:+.2f} %)")

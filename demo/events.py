@@ -63,11 +63,11 @@ def event_of(call: Call) -> dict:
     }
 
 
-def _lines_for_day(day: date, end: datetime) -> Iterator[str]:
+def _lines_for_day(day: date, end: datetime, today: date | None) -> Iterator[str]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     replay = random.Random(f"replay|{day.isoformat()}")
     for hour in hours(start, min(start + timedelta(days=1), end)):
-        for call in calls_in_hour(hour):
+        for call in calls_in_hour(hour, today):
             if not call.feature.emits_events:
                 continue
             line = json.dumps(event_of(call), separators=(",", ":")) + "\n"
@@ -76,13 +76,15 @@ def _lines_for_day(day: date, end: datetime) -> Iterator[str]:
                 yield line
 
 
-def write_demo_events(directory: Path, start: datetime, end: datetime, gzip_before: date | None = None) -> int:
-    """Write events for calls in [start, end); return the number of lines written."""
+def write_demo_events(directory: Path, start: datetime, end: datetime, gzip_before: date | None = None,
+                      today: date | None = None) -> int:
+    """Write events for calls in [start, end); return the number of lines written. ``today``: the demo's current
+    UTC day, which places the planted spike (default: the wall clock's)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = 0
     day = start.date()
     while datetime(day.year, day.month, day.day, tzinfo=UTC) < end:
-        lines = list(_lines_for_day(day, end))
+        lines = list(_lines_for_day(day, end, today))
         if day == start.date() + timedelta(days=3):
             lines[100:100] = BAD_LINES
         name = f"events-{day.isoformat()}.jsonl"

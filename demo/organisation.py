@@ -4,7 +4,7 @@ Both demo sources are views of the same calls: ``demo.events`` writes the applic
 that the emitting services would have written, and the Admin API simulator aggregates *all* calls
 into usage and cost reports. Realistic gaps are built in: the growth team's service and console use
 emit no events, a few events are replayed twice, and some calls are rate-limited. One anomaly is
-planted: a feature spiking for a few hours of yesterday (``PLANTED_SPIKE``, relative to the current day).
+planted: a feature spiking for a few hours of yesterday (``PLANTED_SPIKE``, relative to the demo's current day).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 
@@ -160,22 +160,29 @@ REPLAY_SHARE = 0.004  # events written twice (a retrying emitter): dedup must ab
 
 @dataclass(frozen=True)
 class PlantedSpike:
-    """One feature calling ``factor`` times its usual rate in [first_hour, last_hour) UTC of the day ``days_ago``
-    before the current UTC day: the spend anomaly ``make demo`` shows and alerts (docs/anomalies.md)."""
+    """One feature called ``calls_per_hour`` times an hour in [first_hour, last_hour) UTC of the day ``days_ago``
+    before the demo's current UTC day: the spend anomaly ``make demo`` shows and alerts (docs/anomalies.md).
+
+    The rate is absolute, not a multiple of the feature's own: the demo's traffic runs at a third at weekends,
+    so a multiple planted on a Sunday came to less than the anomaly lines' $10 (issue 23)."""
 
     feature: str
     days_ago: int
     first_hour: int
     last_hour: int
-    factor: float
+    calls_per_hour: float
 
-    def factor_at(self, feature: Feature, hour: datetime) -> float:
-        day = datetime.now(UTC).date() - timedelta(days=self.days_ago)
-        spiking = feature.name == self.feature and hour.date() == day and self.first_hour <= hour.hour < self.last_hour
-        return self.factor if spiking else 1.0
+    def day(self, today: date) -> date:
+        return today - timedelta(days=self.days_ago)
+
+    def covers(self, feature: Feature, hour: datetime, today: date) -> bool:
+        return (feature.name == self.feature and hour.date() == self.day(today)
+                and self.first_hour <= hour.hour < self.last_hour)
 
 
-PLANTED_SPIKE = PlantedSpike("doc-summarise", days_ago=1, first_hour=10, last_hour=16, factor=30.0)
+# 192 calls an hour: thirty times doc-summarise's weekday working-hours rate (4 x 1.6), some eighty-five times its
+# weekend one; about $23 in the six hours whatever the weekday.
+PLANTED_SPIKE = PlantedSpike("doc-summarise", days_ago=1, first_hour=10, last_hour=16, calls_per_hour=192)
 
 
 @dataclass(frozen=True)
@@ -215,14 +222,20 @@ def _prefix_hash(feature: Feature) -> str:
     return hashlib.sha256(f"{feature.team}/{feature.name}/prompt-v3".encode()).hexdigest()[:16]
 
 
+def calls_in_hour(hour: datetime, today: date | None = None) -> tuple[Call, ...]:
+    """Every call the organisation made in the hour starting at ``hour`` (UTC), in time order; ``today`` is the
+    demo's current UTC day, which places ``PLANTED_SPIKE`` (default: the wall clock's)."""
+    start = hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return _calls_in_hour(start, today or datetime.now(UTC).date())
+
+
 @lru_cache(maxsize=2048)
-def calls_in_hour(hour: datetime) -> tuple[Call, ...]:
-    """Every call the organisation made in the hour starting at ``hour`` (UTC), in time order."""
-    hour = hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _calls_in_hour(hour: datetime, today: date) -> tuple[Call, ...]:
     calls: list[Call] = []
     for feature in FEATURES:
         rng = random.Random(f"{hour.isoformat()}|{feature.team}|{feature.name}")
-        expected = feature.calls_per_hour * _diurnal(hour) * PLANTED_SPIKE.factor_at(feature, hour)
+        spiking = PLANTED_SPIKE.covers(feature, hour, today)
+        expected = PLANTED_SPIKE.calls_per_hour if spiking else feature.calls_per_hour * _diurnal(hour)
         count = sum(1 for _ in range(int(expected * 3)) if rng.random() < 1 / 3)
         offsets = sorted(rng.uniform(0, 3600) for _ in range(count))
         last_prefix_use = -10_000.0

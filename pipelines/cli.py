@@ -17,11 +17,14 @@ import traceback
 from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipelines import settings
+
+if TYPE_CHECKING:  # imported when a command needs it: `ledger --help` starts fast
+    from pipelines.storage.clickhouse import ClickHouseResource
 
 EXIT_ERROR = 1
 
@@ -67,12 +70,13 @@ class LedgerGroup(click.Group):
 def main(ctx: click.Context, debug: bool) -> None:
     """claude-ledger: who spends what on Anthropic's Claude API.
 
-    The pipeline itself runs in Dagster (`make dev`, `dagster job launch`); these commands read its results.
+    The pipeline itself runs in Dagster (`make dev`); these commands read its results (and `allocate` runs a
+    month's allocation here, recorded in the same Dagster instance).
     """
     ctx.meta["ledger.debug"] = debug
 
 
-def _clickhouse(migrate: bool = False):
+def _clickhouse(migrate: bool = False) -> ClickHouseResource:
     from pipelines.storage.clickhouse import ClickHouseResource
 
     return ClickHouseResource.from_env(migrate=migrate)
@@ -90,6 +94,7 @@ def _month(value: str | None) -> date:
 
 
 MONTH_HELP = "The month, YYYY-MM (default: last month)."
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # a run started here logs only problems
 
 
 @main.command("sql")
@@ -98,7 +103,9 @@ MONTH_HELP = "The month, YYYY-MM (default: last month)."
               help="Read the query from a file ('-' or no query: from stdin).")
 @click.option("--format", "form", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Allow writes and DDL (off: the query runs with readonly = 1).")
-def sql_command(query: str | None, path: Path | None, form: str, write: bool) -> None:
+@click.option("--exact", is_flag=True, help="In the table, every digit as stored (money is printed to the cent, "
+              "shares to four places); CSV and JSON are always exact.")
+def sql_command(query: str | None, path: Path | None, form: str, write: bool, exact: bool) -> None:
     """Run one SQL statement on the ledger's ClickHouse (the finance views: docs/finance.md)."""
     from pipelines.reports.console import render, run_query
 
@@ -111,7 +118,7 @@ def sql_command(query: str | None, path: Path | None, form: str, write: bool) ->
     text = text.strip().rstrip(";").strip()
     if not text:
         raise click.UsageError("no query given (an argument, --file, or stdin)")
-    click.echo(render(run_query(_clickhouse(), text, write=write), form), nl=False)  # type: ignore[arg-type]
+    click.echo(render(run_query(_clickhouse(), text, write=write), form, exact), nl=False)  # type: ignore[arg-type]
 
 
 def _instance():
@@ -133,13 +140,16 @@ def _instance():
 @main.command()
 def status() -> None:
     """Freshness of each source, the last runs, failing checks and unpriced usage."""
-    from pipelines.definitions import defs
+    from pipelines.definitions import OPTIONAL_SOURCES, defs
+    from pipelines.ledger_config import LedgerConfig
     from pipelines.reports.status import status_report
+    from pipelines.sources import sources_off
 
     keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
+    off = sources_off(OPTIONAL_SOURCES, LedgerConfig.from_env())
     instance = _instance()
     try:
-        click.echo(status_report(_clickhouse(), instance, keys), nl=False)
+        click.echo(status_report(_clickhouse(), instance, keys, off=off), nl=False)
     finally:
         if instance is not None:
             instance.dispose()
@@ -155,11 +165,10 @@ def export(month_text: str | None) -> None:
     from pipelines.allocation.export import export_chargeback
     from pipelines.allocation.focus import export_focus
     from pipelines.ledger_config import LedgerConfig
-    from pipelines.reports.statement import month_has_chargeback
 
     month = _month(month_text)
     ch = _clickhouse()
-    _require_chargeback(month_has_chargeback(ch, month), month)
+    _require_chargeback(ch, month)
     config = LedgerConfig.from_env()
     result = export_chargeback(ch, month, settings.export_dir(), config.section(AttributionConfig)
                                .shared_cost_policy.describe(), analytics_of(ch, config, month))
@@ -172,12 +181,70 @@ def export(month_text: str | None) -> None:
                f"{focus.metadata_path}")
 
 
-def _require_chargeback(present: bool, month: date) -> None:
-    if not present:
+def _program(name: str) -> str:
+    """How to type the command ``name`` installed beside this one: relative to the working directory when it is
+    under it (``.venv/bin/ledger`` from the project root), else its whole path."""
+    path = Path(sys.executable).parent / name
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _require_partition(month: date) -> None:
+    """Refuse a month outside the monthly partitions, saying how to move their start."""
+    from pipelines.allocation.assets import monthly_partitions
+
+    keys = monthly_partitions.get_partition_keys()
+    if month.isoformat() in keys:
+        return
+    if keys and month.isoformat() > keys[-1]:
+        raise click.ClickException(f"{month:%Y-%m} has not begun: the last month partition is {keys[-1][:7]}")
+    raise click.ClickException(
+        f"{month:%Y-%m} is before the first month partition ({keys[0][:7] if keys else 'none'}): the partitions start "
+        "at LEDGER_PARTITIONS_START, else at the earliest day with data. To allocate it, set "
+        f"LEDGER_PARTITIONS_START={month.isoformat()} in the environment of `make dev` and of this command, and "
+        "collect its Admin API usage and cost")
+
+
+def _require_admin_usage(ch: ClickHouseResource, month: date) -> None:
+    from pipelines.allocation.runs import has_admin_usage
+
+    if not has_admin_usage(ch, month):
         raise click.ClickException(
-            f"no chargeback for {month:%Y-%m} yet: run the allocate_month job for partition {month.isoformat()} "
-            "(Dagster UI, or `dagster job launch -m pipelines.definitions -j allocate_month --tags "
-            f"'{{\"dagster/partition\": \"{month.isoformat()}\"}}'`)")
+            f"no Admin API usage is collected for {month:%Y-%m}: collect it first (the collect_admin_usage and "
+            "collect_admin_cost jobs for its days, in the Dagster UI), then allocate it")
+
+
+def _require_chargeback(ch: ClickHouseResource, month: date) -> None:
+    from pipelines.reports.statement import month_has_chargeback
+
+    if not month_has_chargeback(ch, month):
+        _require_partition(month)
+        _require_admin_usage(ch, month)
+        raise click.ClickException(
+            f"no chargeback for {month:%Y-%m} yet: run `{_program('ledger')} allocate --month {month:%Y-%m}` (or the "
+            f"allocate_month job, partition {month.isoformat()}, in the Dagster UI)")
+
+
+@main.command()
+@click.option("--month", "month_text", help=MONTH_HELP)
+def allocate(month_text: str | None) -> None:
+    """Allocate a month, charge it back and write its exports: the allocate_month job, run here and recorded in
+    the Dagster instance the UI shows."""
+    from pipelines.allocation.runs import run_month
+    from pipelines.definitions import defs
+
+    month = _month(month_text)
+    _require_partition(month)
+    _require_admin_usage(_clickhouse(), month)
+    instance = _instance()
+    if instance is None:
+        raise click.ClickException("no Dagster instance to record the run in: set DAGSTER_HOME")
+    try:
+        run = run_month(defs.resolve_job_def("allocate_month"), instance, month, QUIET)
+    finally:
+        instance.dispose()
+    click.echo(f"allocated {run.summary()}")
+    if run.allocated_usd is None:
+        raise click.exceptions.Exit(EXIT_ERROR)
 
 
 @main.command()
@@ -190,11 +257,11 @@ def report(month_text: str | None, cost_centres: bool, out: Path | None) -> None
     from pipelines.ledger_config import LedgerConfig
     from pipelines.reports.assets import budgets_or_problem
     from pipelines.reports.config import StatementConfig
-    from pipelines.reports.statement import month_has_chargeback, write_statement
+    from pipelines.reports.statement import write_statement
 
     month = _month(month_text)
     ch = _clickhouse()
-    _require_chargeback(month_has_chargeback(ch, month), month)
+    _require_chargeback(ch, month)
     config = LedgerConfig.from_env()
     budgets, problem = budgets_or_problem(config)
     pages = cost_centres or config.section(StatementConfig).statement.cost_centre_pages

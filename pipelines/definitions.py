@@ -2,15 +2,18 @@
 
 Each domain folder keeps its own ``definitions.py``; this module only merges them. The Kafka source joins
 when ``KAFKA_BOOTSTRAP_SERVERS`` and ``LEDGER_KAFKA_TOPIC`` are set, upstream of every asset that reads
-``usage_events``. A problem in LEDGER_CONFIG is logged here, one line per section, when the code location
-loads; only the assets that read that section fail until it is fixed.
+``usage_events``; an optional source of ``OPTIONAL_SOURCES`` joins when LEDGER_CONFIG turns it on
+(``pipelines.sources``): off, nothing of it is in the code location. A problem in LEDGER_CONFIG is logged here,
+one line per section, when the code location loads; only the assets that read that section fail until it is
+fixed.
 """
 
 from __future__ import annotations
 
-from dagster import Definitions, get_dagster_logger
+from dagster import Definitions, get_dagster_logger, in_process_executor
 
 from pipelines.admin_api import definitions as admin_api
+from pipelines.admin_api.analytics_assets import analytics
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
@@ -29,10 +32,12 @@ from pipelines.ledger_config import ConfigSection, LedgerConfig
 from pipelines.pricing import definitions as pricing
 from pipelines.reliability import definitions as reliability
 from pipelines.reports import definitions as reports
+from pipelines.sources import with_sources
 from pipelines.storage.clickhouse import ClickHouseResource
 
 DOMAINS = (events.defs, pricing.defs, admin_api.defs, allocation.defs, budgets.defs, cache.defs, reliability.defs,
            anomalies.defs, reports.defs, claude_code.defs)
+OPTIONAL_SOURCES = (analytics,)
 
 
 def build_definitions() -> Definitions:
@@ -50,11 +55,15 @@ def build_definitions() -> Definitions:
         "guard_redis": GuardRedis.from_env(),
         "pseudonyms": Pseudonymiser.from_env(),
     }
+    # Each run's steps run in the run's own process: a process per step would import the whole code location again
+    # (seconds, the most of a short run), while the work itself is done by ClickHouse.
+    pipeline = with_sources(Definitions.merge(*DOMAINS, Definitions(resources=resources, executor=in_process_executor)),
+                            OPTIONAL_SOURCES, ledger_config)
     source = KafkaSource.from_env()
     if not source.configured:
-        return Definitions.merge(*DOMAINS, Definitions(resources=resources))
+        return pipeline
     return kafka.feeding_event_readers(
-        Definitions.merge(*DOMAINS, kafka.defs, Definitions(resources={**resources, "kafka": source})))
+        Definitions.merge(pipeline, kafka.defs, Definitions(resources={"kafka": source})))
 
 
 defs = build_definitions()

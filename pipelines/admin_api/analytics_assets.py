@@ -1,6 +1,6 @@
 """Dagster side of the optional Analytics API source: the daily ``analytics_cost_daily`` asset, its check, job
-and schedule. Off (the default, ``analytics_api.enabled: false``) the schedule skips with the reason and a
-launched run fetches nothing and says so in its metadata; nothing else in the pipeline changes."""
+and schedule (``analytics``, an optional source). Off (the default, ``analytics_api.enabled: false``) none of them
+is in the code location, so nothing of it shows in the UI; nothing else in the pipeline changes."""
 
 
 from dagster import (
@@ -8,7 +8,9 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     DefaultScheduleStatus,
+    Definitions,
     MaterializeResult,
     MetadataValue,
     ScheduleEvaluationContext,
@@ -21,11 +23,11 @@ from pipelines.admin_api.analytics import fetch_analytics_cost
 from pipelines.admin_api.assets import daily_partitions, last_days_request, range_asset, request_metadata
 from pipelines.admin_api.client import AdminApiClient
 from pipelines.admin_api.config import AnalyticsApiConfig
-from pipelines.ledger_config import LedgerConfig
+from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.metadata import markdown_table
+from pipelines.sources import OptionalSource
 from pipelines.storage.clickhouse import ClickHouseResource
 
-OFF = "analytics_api.enabled is false in LEDGER_CONFIG: the Analytics API source is off, nothing was fetched"
 NO_KEY = "ANTHROPIC_ADMIN_API_KEY is not set: the Analytics API collector is idle"
 CHECK = "groups_add_up_to_the_total"
 
@@ -37,26 +39,20 @@ CHECK = "groups_add_up_to_the_total"
     check_specs=[AssetCheckSpec(CHECK, asset="analytics_cost_daily",
                                 description="Each day's group rows add up to its total. They fall short on a day "
                                 "with more than 100 groups: the API reports only the top 100, and no remainder.")],
-    description="Optional (LEDGER_CONFIG analytics_api.enabled): the Usage and Cost Analytics API (beta) cost report "
-    "per day, list_amount and amount (net of discounts): the day's total (an ungrouped query) and its rows by "
-    "analytics_api.group_by (a second query, never added up to the total). Off: fetches nothing. "
+    description="Optional (LEDGER_CONFIG analytics_api.enabled; off, not in the code location): the Usage and Cost "
+    "Analytics API (beta) cost report per day, list_amount and amount (net of discounts): the day's total (an "
+    "ungrouped query) and its rows by analytics_api.group_by (a second query, never added up to the total). "
     "docs/analytics_api.md.",
 )
 def analytics_cost_daily(context: AssetExecutionContext, clickhouse: ClickHouseResource, admin_api: AdminApiClient,
                          ledger_config: LedgerConfig) -> MaterializeResult:
     settings = ledger_config.section(AnalyticsApiConfig).analytics_api
-    if not settings.enabled:
-        context.log.info(OFF)
-        return MaterializeResult(metadata={"analytics_api": "off", "reason": OFF, "rows": 0},
-                                 check_results=[AssetCheckResult(check_name=CHECK, passed=True,
-                                                                 metadata={"analytics_api": "off"})])
     window = context.partition_time_window
     fetch = fetch_analytics_cost(admin_api, clickhouse, window.start, window.end, settings.group_by, context.log)
     context.log.info("analytics_cost_daily %s .. %s: %d days, %d rows, list %s USD, net %s USD",
                      fetch.start, fetch.end, fetch.days, fetch.rows, fetch.list_usd, fetch.net_usd)
     return MaterializeResult(
         metadata={
-            "analytics_api": "on",
             "range": f"{fetch.start} .. {fetch.end} (exclusive)",
             "days": fetch.days,
             "rows": fetch.rows,
@@ -87,8 +83,19 @@ def analytics_cost_schedule(context: ScheduleEvaluationContext, admin_api: Admin
                             ledger_config: LedgerConfig):
     """Daily at 02:50: the last analytics_api.refetch_days whole days (final only after ~30 days), in one run."""
     settings = ledger_config.section(AnalyticsApiConfig).analytics_api
-    if not settings.enabled:
-        return SkipReason(OFF)
     if not admin_api.configured:
         return SkipReason(NO_KEY)
     return last_days_request("analytics-cost", context.scheduled_execution_time, settings.refetch_days)
+
+
+def analytics_on(ledger_config: LedgerConfig) -> bool:
+    """On with analytics_api.enabled; also when the section cannot be read, so its runs fail naming the problem."""
+    try:
+        return ledger_config.section(AnalyticsApiConfig).analytics_api.enabled
+    except LedgerConfigError:
+        return True
+
+
+analytics = OptionalSource(
+    Definitions(assets=[analytics_cost_daily], jobs=[collect_analytics_cost], schedules=[analytics_cost_schedule]),
+    analytics_on, feeds=(AssetKey("chargeback_export"),))  # the export adds list, net and discount per line

@@ -3,8 +3,8 @@
 Schedules (UTC) skip with a reason while no Admin API key is configured. A scheduled run covers a range
 of partitions (``range_tags``), fetched with pagination in one run. Anthropic restates usage and cost for
 weeks, so the daily runs re-fetch the last ``admin_api.restatement_days`` (LEDGER_CONFIG, default 31) days.
-The optional Analytics API source (``analytics_assets``: its asset, job and schedule) is off unless
-``analytics_api.enabled``; off, its schedule skips with the reason.
+The optional Analytics API source (``analytics_assets.analytics``: its asset, job and schedule) joins the code
+location only with ``analytics_api.enabled`` (``pipelines.sources``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ from dagster import (
     schedule,
 )
 
-from pipelines.admin_api.analytics_assets import (
-    analytics_cost_daily,
-    analytics_cost_schedule,
-    collect_analytics_cost,
-)
 from pipelines.admin_api.assets import (
     USAGE_LATE_HOURS,
     admin_api_keys,
@@ -100,9 +95,7 @@ def admin_dimensions_schedule(context: ScheduleEvaluationContext, admin_api: Adm
 
 
 defs = Definitions(
-    assets=[admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys, admin_rate_limits,
-            analytics_cost_daily],
-    jobs=[collect_admin_usage, collect_admin_cost, collect_admin_dimensions, collect_analytics_cost],
-    schedules=[admin_usage_schedule, admin_restatement_schedule, admin_cost_schedule, admin_dimensions_schedule,
-               analytics_cost_schedule],
+    assets=[admin_usage_hourly, admin_cost_daily, admin_workspaces, admin_api_keys, admin_rate_limits],
+    jobs=[collect_admin_usage, collect_admin_cost, collect_admin_dimensions],
+    schedules=[admin_usage_schedule, admin_restatement_schedule, admin_cost_schedule, admin_dimensions_schedule],
 )

@@ -156,7 +156,7 @@ def chargeback(context: AssetExecutionContext, clickhouse: ClickHouseResource, l
     group_name="allocation",
     kinds={"csv", "parquet"},
     partitions_def=monthly_partitions,
-    deps=[AssetKey("chargeback"), AssetKey("analytics_cost_daily")],
+    deps=[AssetKey("chargeback")],  # and the optional Analytics API source while it is on (pipelines.sources)
     description="$LEDGER_EXPORT_DIR/chargeback-YYYY-MM.csv and .parquet (columns in docs/finance.md) with a "
     "manifest (rows, totals, sha256); byte-identical when the data has not changed. A final export is never "
     "overwritten: a later change (a restated day) is issued as the next version with a corrections file. With the "

@@ -12,9 +12,9 @@ from pipelines.anomalies.cache import WHAT, CacheBreak, find_cache_breaks
 from pipelines.anomalies.config import AnomaliesConfig, AnomalyLines
 from pipelines.anomalies.messages import describe_contributor, describe_scope, describe_window, shown_contributors
 from pipelines.anomalies.spend import Incident, find_spend_anomalies, incidents
-from pipelines.budgets.messages import usd
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
+from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 

@@ -14,7 +14,7 @@ from typing import Any
 from pipelines.alerts.delivery import Alert
 from pipelines.anomalies.cache import WHAT, CacheBreak
 from pipelines.anomalies.spend import NAMING_FIRST, Contributor, Incident, SpendAnomaly
-from pipelines.budgets.messages import usd
+from pipelines.money import signed_usd, usd
 
 SCOPE_NAMES = {"workspace": "workspace", "team": "team", "feature": "feature", "api_key": "api key", "model": "model"}
 SHOWN_CONTRIBUTORS = 3
@@ -56,7 +56,7 @@ def describe_baseline(a: SpendAnomaly) -> str:
 
 
 def describe_contributor(c: Contributor) -> str:
-    return (f"{SCOPE_NAMES[c.dimension]} {value_label(c.dimension, c.value)} +{usd(c.increase_usd)} "
+    return (f"{SCOPE_NAMES[c.dimension]} {value_label(c.dimension, c.value)} {signed_usd(c.increase_usd)} "
             f"({usd(c.actual_usd)} vs {usd(c.expected_usd)})")
 
 

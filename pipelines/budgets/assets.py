@@ -23,12 +23,13 @@ from pipelines.alerts.clock import Clock
 from pipelines.alerts.delivery import AlertLedger, DeliveryReport, deliver
 from pipelines.alerts.slack import SlackResource
 from pipelines.budgets.guard import guard_actions
-from pipelines.budgets.messages import candidate_keys, due_alerts, percent, usd
+from pipelines.budgets.messages import candidate_keys, due_alerts, percent
 from pipelines.budgets.model import Budget, BudgetsConfig
 from pipelines.budgets.spend import refresh_spend_rollup
 from pipelines.budgets.status import BudgetStatus, budget_statuses, read_budget_statuses
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
+from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",

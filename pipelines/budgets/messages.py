@@ -12,8 +12,8 @@ from typing import Any
 
 from pipelines.alerts.delivery import Alert
 from pipelines.budgets.status import BudgetStatus
+from pipelines.money import usd
 
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 
 
@@ -59,10 +59,6 @@ def due_alerts(statuses: Iterable[BudgetStatus], sent: set[str], ui_url: str = "
         if status.unpriced_units and unpriced_key(status) not in sent:
             alerts.append(_unpriced_alert(status, ui_url))
     return alerts
-
-
-def usd(value: Decimal) -> str:
-    return f"${value.quantize(CENT, ROUND_HALF_UP):,}"
 
 
 def percent(value: Decimal) -> str:

@@ -1,7 +1,5 @@
 """Dagster side of the cache analysis: the ``cache_opportunities`` asset, its job and daily schedule."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,20 +14,15 @@ from pipelines.cache.analysis import DAYS_PER_MONTH, Opportunity, refresh_cache_
 from pipelines.cache.config import CacheConfig
 from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
+from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
 
 TOP = 10
-CENT = Decimal("0.01")
 
 
 class CacheAnalysisConfig(Config):
     lookback_days: int = Field(default=DAYS_PER_MONTH, ge=1,
                                description="Days of usage events analysed, ending at the latest event.")
-
-
-def usd(amount: Decimal) -> str:
-    cents = amount.quantize(CENT, ROUND_HALF_UP)
-    return f"-${-cents:,}" if cents < 0 else f"${cents:,}"
 
 
 def opportunity_table(opportunities: list[Opportunity]) -> str:

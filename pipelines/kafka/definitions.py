@@ -9,17 +9,14 @@ allocation and the analyses downstream.
 from __future__ import annotations
 
 import time
-import warnings
 
 from dagster import (
     AssetKey,
-    AssetSpec,
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     Definitions,
-    PreviewWarning,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
@@ -31,6 +28,7 @@ from dagster import (
 from pipelines.kafka.assets import NOT_CONFIGURED, kafka_usage_events
 from pipelines.kafka.lag import group_lag
 from pipelines.kafka.resource import KafkaSource
+from pipelines.sources import upstream_of
 
 FILE_SOURCE = AssetKey("usage_events")
 _ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -81,14 +79,7 @@ def _died(instance: DagsterInstance, run: DagsterRun, stale_after_s: float) -> b
 defs = Definitions(assets=[kafka_usage_events], jobs=[ingest_kafka_usage_events], sensors=[kafka_lag_sensor])
 
 
-def _also_from_kafka(spec: AssetSpec) -> AssetSpec:
-    if FILE_SOURCE in {dep.asset_key for dep in spec.deps}:
-        return spec.merge_attributes(deps=[kafka_usage_events.key])
-    return spec
-
-
 def feeding_event_readers(pipeline: Definitions) -> Definitions:
     """``pipeline`` with the Kafka source upstream of every asset that reads usage_events."""
-    with warnings.catch_warnings():  # mapping specs of executable assets is a Dagster preview feature
-        warnings.simplefilter("ignore", PreviewWarning)
-        return pipeline.map_asset_specs(func=_also_from_kafka)
+    return upstream_of(pipeline, kafka_usage_events.key,
+                       lambda spec: FILE_SOURCE in {dep.asset_key for dep in spec.deps})

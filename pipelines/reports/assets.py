@@ -18,7 +18,6 @@ from pipelines.allocation.months import parse_month
 from pipelines.budgets.model import BudgetsConfig
 from pipelines.ledger_config import LedgerConfig, LedgerConfigError
 from pipelines.reports.config import StatementConfig
-from pipelines.reports.statement import write_statement
 from pipelines.storage.clickhouse import ClickHouseResource
 
 # After the month's export is rewritten (not after every budget refresh); never for months never exported.
@@ -46,6 +45,10 @@ def budgets_or_problem(ledger_config: LedgerConfig) -> tuple[list, str | None]:
 )
 def monthly_statement(context: AssetExecutionContext, clickhouse: ClickHouseResource, ledger_config: LedgerConfig
                       ) -> MaterializeResult:
+    # Imported here: the statement draws with altair, which every process loading the code location (webserver,
+    # daemon, each run) would otherwise import for nothing (0.8 s).
+    from pipelines.reports.statement import write_statement
+
     month = parse_month(context.partition_key)
     budgets, problem = budgets_or_problem(ledger_config)
     options = ledger_config.section(StatementConfig).statement

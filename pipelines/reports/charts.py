@@ -38,21 +38,33 @@ def model_mix(rows: Rows) -> dict[str, Any]:
     ).properties(width=WIDTH - 200, height=alt.Step(24)))
 
 
-def budget_burn_down(rows: Rows) -> dict[str, Any]:
-    """Spend of each budget through the month as a percentage of its amount, against the 100 % budget line.
-    Rows: budget, date, percent (month budgets: cumulative; day budgets: that day's spend)."""
+BURN_DOWN_PANELS = (("month", "Month budgets: the month's spend so far, % of the amount"),
+                    ("day", "Day budgets: each day's spend, % of the amount"))
+
+
+def _burn_down_panel(rows: Rows, title: str) -> alt.LayerChart:
     lines = alt.Chart(alt.Data(values=rows)).mark_line(point=True).encode(
         x=alt.X("date:T", title="day (UTC)", timeUnit="utcyearmonthdate"),
         y=alt.Y("percent:Q", title="% of budget"),
-        color=alt.Color("budget:N", title="budget"),
+        color=alt.Color("budget:N", title="budget", legend=alt.Legend(orient="bottom")),
         tooltip=["budget:N", "date:T", alt.Tooltip("percent:Q", format=".1f", title="%"),
                  alt.Tooltip("usd:Q", format="$,.2f", title="spend")],
     )
     budget_line = alt.Chart(alt.Data(values=[{"percent": 100}])).mark_rule(color="#b00020", strokeDash=[6, 4]).encode(
         y="percent:Q")
+    # In the margin right of the plot, where no line or point is drawn: nothing covers it.
     label = alt.Chart(alt.Data(values=[{"percent": 100, "text": "budget (100 %)"}])).mark_text(
-        align="left", dx=4, dy=-6, color="#b00020").encode(y="percent:Q", text="text:N", x=alt.value(0))
-    return _spec(alt.layer(lines, budget_line, label).properties(width=WIDTH, height=260))
+        align="left", baseline="middle", dx=8, color="#b00020").encode(y="percent:Q", text="text:N", x=alt.value(WIDTH))
+    return alt.layer(lines, budget_line, label).properties(width=WIDTH, height=200, title=title)
+
+
+def budget_burn_down(rows: Rows) -> dict[str, Any]:
+    """Spend of each budget through the month as a percentage of its amount, against the 100 % budget line: month
+    budgets (cumulative) and day budgets (each day's spend, up and down) in panels of their own, one above the
+    other. Rows: budget, period (month / day), date, percent, usd."""
+    panels = [_burn_down_panel(chosen, title) for period, title in BURN_DOWN_PANELS
+              if (chosen := [r for r in rows if r["period"] == period])]
+    return _spec(alt.vconcat(*panels).resolve_scale(color="independent") if len(panels) > 1 else panels[0])
 
 
 def cache_savings(rows: Rows) -> dict[str, Any]:

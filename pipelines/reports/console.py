@@ -1,5 +1,9 @@
 """Ad hoc SQL for finance (``ledger sql``): one statement, read-only unless asked, printed as a table, CSV or JSON.
 
+The table is for reading: money (a decimal column whose name says ``usd``, as every money column of the ledger's
+tables and views does) to the cent, other decimals without trailing zeros, floats (shares, ratios) to four places;
+``exact`` prints every digit as stored. CSV and JSON always carry the exact values.
+
 Read-only is ClickHouse's own ``readonly = 1`` setting on the query: the server (or chDB) refuses writes, DDL and
 setting changes, whatever the text says. On a server, a ``finance_readonly`` user (sql/finance_readonly_role.sql)
 is the stronger fence; this one also protects the embedded database, which has no users.
@@ -15,6 +19,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from pipelines.metadata import text_table
+from pipelines.money import cents
 from pipelines.storage.clickhouse import ClickHouseResource
 
 Format = Literal["table", "csv", "json"]
@@ -61,7 +67,26 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def render(result: QueryResult, form: Format) -> str:
+def _float(value: float) -> str:
+    """A share or ratio as people read it: four places, no trailing zeros (tiny values in scientific form)."""
+    if value and abs(value) < 0.0001:
+        return f"{value:.2e}"
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _cell(value: Any, money: bool) -> str:
+    if isinstance(value, Decimal):
+        return f"{cents(value):,}" if money else format(value.normalize(), "f")
+    if isinstance(value, float):
+        return _float(value)
+    return _text(value)
+
+
+def _is_money(name: str, values: list[Any]) -> bool:
+    return "usd" in name.lower() and any(isinstance(v, Decimal) for v in values)
+
+
+def render(result: QueryResult, form: Format, exact: bool = False) -> str:
     if form == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -71,14 +96,13 @@ def render(result: QueryResult, form: Format) -> str:
     if form == "json":
         return json.dumps([dict(zip(result.columns, map(_json_value, row), strict=True)) for row in result.rows],
                           indent=2) + "\n"
-    cells = [[_text(v) for v in row] for row in result.rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(result.columns)]
-    numeric = [bool(result.rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None
-                                         for r in result.rows) for i in range(len(result.columns))]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True))
-
-    out = [line(list(result.columns)), "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
-    out.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
-    return "\n".join(v.rstrip() for v in out) + "\n"
+    columns = [[row[i] for row in result.rows] for i in range(len(result.columns))]
+    money = [_is_money(name, values) for name, values in zip(result.columns, columns, strict=True)]
+    cells = [[_text(v) if exact else _cell(v, m) for v, m in zip(row, money, strict=True)] for row in result.rows]
+    numeric = {i for i, values in enumerate(columns) if values and all(
+        isinstance(v, int | float | Decimal) or v is None for v in values)}
+    rounded = not exact and any(isinstance(v, Decimal) and cents(v) != v
+                                for values, m in zip(columns, money, strict=True) if m for v in values)
+    count = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+    note = "; money to the cent, --exact prints every digit" if rounded else ""
+    return "\n".join([*text_table(result.columns, cells, numeric, rule=True), f"({count}{note})"]) + "\n"

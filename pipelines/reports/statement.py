@@ -29,6 +29,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from pipelines import money
 from pipelines.allocation.chargeback import CLAUDE_CODE_FEATURE, SHARED_COST_FEATURE
 from pipelines.allocation.config import UNATTRIBUTED, AttributionConfig
 from pipelines.allocation.export import statement_name
@@ -48,15 +49,7 @@ ZERO = Decimal(0)
 
 
 def usd(amount: Decimal | None) -> str:
-    if amount is None:
-        return "–"
-    cents = Decimal(amount).quantize(CENT, ROUND_HALF_UP)
-    return f"-${-cents:,}" if cents < 0 else f"${cents:,}"
-
-
-def moved(amount: Decimal) -> str:
-    """An amount that moves between teams, with its sign: +$0.33, -$1.00, $0.00."""
-    return f"+{usd(amount)}" if amount > 0 else usd(amount)
+    return "–" if amount is None else money.usd(amount)
 
 
 def _cents(amount: Decimal) -> float:
@@ -153,9 +146,10 @@ def _bridge_section(ch: ClickHouseResource, month: date, showback: dict[str, Dec
                 charged.get(t, ZERO) - start[t] - claude_code[t] - shared[t], charged.get(t, ZERO)) for t in teams]
     if columns:
         columns.append(("total", *(sum(column, ZERO) for column in list(zip(*columns, strict=True))[1:])))
-    table = tuple((team, usd(showback_usd), moved(claude_code_usd), usd(own_usd), moved(shared_usd), moved(cents),
+    change = money.signed_usd
+    table = tuple((team, usd(start_usd), change(claude_code_usd), usd(own_usd), change(shared_usd), change(rounding),
                    usd(charged_usd))
-                  for team, showback_usd, claude_code_usd, own_usd, shared_usd, cents, charged_usd in columns)
+                  for team, start_usd, claude_code_usd, own_usd, shared_usd, rounding, charged_usd in columns)
     return Section(
         "bridge", "From showback to chargeback",
         "How each team's showback (the table above) becomes its chargeback: the Claude Code workspace's cost moves "
@@ -201,8 +195,8 @@ def _budget_rows(budgets: list[Budget], daily: list[DailySpend], month: date) ->
             running += spent
             value = running if budget.period == "month" else spent
             peak = max(peak, spent)
-            points.append({"budget": budget.id, "date": f"{day:%Y-%m-%d}", "usd": _cents(value),
-                           "percent": float(value * 100 / budget.amount_usd)})
+            points.append({"budget": budget.id, "period": budget.period, "date": f"{day:%Y-%m-%d}",
+                           "usd": _cents(value), "percent": float(value * 100 / budget.amount_usd)})
         if budget.period == "month":
             table.append((budget.id, budget.describe_scope(), f"month, {usd(budget.amount_usd)}", usd(running),
                           f"{running * 100 / budget.amount_usd:.1f} %"))
@@ -221,7 +215,7 @@ def _budget_section(budgets: list[Budget], daily: list[DailySpend], month: date,
         intro = "No budget in LEDGER_CONFIG applies to this page."
     else:
         intro = ("Each budget's spend as a percentage of its amount, against the budget line (100 %): month budgets "
-                 "accumulate over the month, day budgets show each day's spend.")
+                 "accumulate over the month; day budgets, in a panel of their own, show each day's spend.")
     return Section("budgets", "Budget burn-down", intro, charts.budget_burn_down(points) if points else None,
                    ("budget", "scope", "period, amount", "spend", "against the line"), tuple(table),
                    "Budget spend comes from the spend_hourly rollup the alerts read; see below for why it differs "
@@ -253,6 +247,7 @@ def _shared_cost_section(ch: ClickHouseResource, month: date, daily: list[DailyS
 
 def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Section:
     rows = ch.query_rows(sql("statement_cache_by_team"), {"month": month, "teams": teams})
+    analysed = ch.query_rows(sql("statement_cache_analysed"), {"month": month})[0][0]
     points = []
     for team, realised, wasted, missed in rows:
         points += [{"team": team, "measure": "realised", "usd": _cents(realised)},
@@ -268,6 +263,8 @@ def _cache_section(ch: ClickHouseResource, month: date, teams: list[str]) -> Sec
         tuple((t, usd(r), usd(w), usd(m)) for t, r, w, m in rows),
         "The uncached-prefix estimate is from the latest cache analysis window, which need not be this month; "
         "teams without cache activity are not listed." if rows else
+        f"The cache analysis found no prompt-cache activity in this month's usage events"
+        f"{' of these teams' if teams else ''}." if analysed else
         "No cache analysis for this month: run the cache_analysis job.",
     )
 

@@ -3,7 +3,7 @@ usage that has no price, on one screen."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -13,6 +13,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from pipelines.allocation.checks import unknown_models
 from pipelines.allocation.months import month_start, previous_month
+from pipelines.metadata import text_table
 from pipelines.reports.freshness import Freshness, source_freshness, unpriced_by_month
 from pipelines.storage.clickhouse import ClickHouseResource
 
@@ -27,12 +28,6 @@ def age(seconds: float | None) -> str:
         return f"{minutes} min"
     hours = minutes // 60
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-            for row in [list(headers), *rows]]
 
 
 @dataclass(frozen=True)
@@ -66,13 +61,15 @@ def failing_checks(instance: DagsterInstance, keys: Sequence[AssetCheckKey], mon
 
 
 def status_report(ch: ClickHouseResource, instance: DagsterInstance | None, check_keys: Sequence[AssetCheckKey],
-                  now: datetime | None = None) -> str:
+                  now: datetime | None = None, off: Collection[str] = ()) -> str:
+    """``off``: the sources LEDGER_CONFIG leaves off (pipelines.sources), shown as off rather than never written."""
     now = now or datetime.now(UTC)
     current = month_start(now.date())
     months = [previous_month(current), current]
     lines = [f"claude-ledger status at {now:%Y-%m-%d %H:%M} UTC ({ch.describe()})", "", "Sources"]
     fresh: list[Freshness] = source_freshness(ch)
-    lines += _table(["source", "data until (UTC)", "last written", "age"], [
+    lines += text_table(["source", "data until (UTC)", "last written", "age"], [
+        (f.source, "-", "off", "-") if f.source in off else
         (f.source, f"{f.data_until:%Y-%m-%d %H:%M}" if f.data_until else "-",
          f"{f.written_at:%Y-%m-%d %H:%M}" if f.written_at else "never", age(f.age_s(now))) for f in fresh])
     lines += ["", f"Last runs (newest {LAST_RUNS})"]
@@ -80,7 +77,7 @@ def status_report(ch: ClickHouseResource, instance: DagsterInstance | None, chec
         lines.append("no Dagster instance (set DAGSTER_HOME to see runs and checks)")
     else:
         records = instance.get_run_records(limit=LAST_RUNS)
-        lines += _table(["run", "job", "status", "started (UTC)", "took"], [
+        lines += text_table(["run", "job", "status", "started (UTC)", "took"], [
             (r.dagster_run.run_id[:8], r.dagster_run.job_name, r.dagster_run.status.value,
              f"{r.start_time and datetime.fromtimestamp(r.start_time, UTC):%Y-%m-%d %H:%M}" if r.start_time else "-",
              f"{r.end_time - r.start_time:.1f} s" if r.start_time and r.end_time else "-") for r in records]

@@ -139,7 +139,6 @@ def _config_xml(directory: Path, http_port: int, tcp_port: int, name: str) -> st
     <http_port>{http_port}</http_port>
     <tcp_port>{tcp_port}</tcp_port>
     <users_config>users.xml</users_config>
-    <user_files_path>{escape(str(directory))}/</user_files_path>
     <logger><level>warning</level><log>{escape(str(directory / "server.log"))}</log><console>0</console></logger>
     <query_log><database>system</database><table>query_log</table>
         <flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>

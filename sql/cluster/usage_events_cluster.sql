@@ -3,6 +3,8 @@
 -- pipeline first connects; migrations 0001 / 0002 (CREATE TABLE IF NOT EXISTS) then leave them alone.
 -- Rows are sharded by event_id (and by origin for rejects), so every copy of an event lands on the same
 -- shard, where ReplacingMergeTree collapses it; FINAL through the Distributed table is then exact.
+-- The pipeline's user needs distributed_foreground_insert = 1 (docs/scale.md, "On a real cluster"). Tested
+-- without Keeper on two shards by tests/cluster/test_cluster_ddl.py.
 CREATE TABLE IF NOT EXISTS usage_events_local ON CLUSTER '{cluster}'
 (
     event_id                    String,

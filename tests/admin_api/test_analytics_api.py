@@ -1,6 +1,7 @@
 """The optional Usage and Cost Analytics API (beta) source against the simulator over real HTTP: the endpoint's
 contract as the anthropic SDK states it (beta header, 31-day ranges, one total per ungrouped bucket, the top groups
-without a remainder row), the two queries of a fetch, retries, nulls, and off.
+without a remainder row), the two queries of a fetch, retries and nulls (off, the source is not in the code
+location: tests/project/test_code_location.py).
 
 Hand figures: Haiku 4.5 lists 1 USD per million input tokens, Sonnet 4.5 15 USD per million output tokens; the
 simulator's discount is 10 % (amount = 0.9 x list_amount). Amounts are in cents.
@@ -19,7 +20,7 @@ from dagster import DagsterInstance, EnvVar, materialize
 
 from demo.simulator.server import AdminApiSimulator
 from pipelines.admin_api.analytics import analytics_cost_rows, fetch_analytics_cost, query_windows
-from pipelines.admin_api.analytics_assets import OFF, analytics_cost_daily
+from pipelines.admin_api.analytics_assets import analytics_cost_daily
 from pipelines.admin_api.client import ANALYTICS_BETA, ANALYTICS_COST_PATH, AdminApiClient, AdminApiError
 from pipelines.ledger_config import LedgerConfig
 
@@ -171,15 +172,6 @@ def test_two_rows_in_an_ungrouped_bucket_are_an_error_never_a_sum():
     with pytest.raises(AdminApiError, match="2026-10-05 has 2 rows without group_by"):
         analytics_cost_rows([{"starting_at": "2026-10-05T00:00:00Z", "results": [row, row]}], DAY,
                             DAY + timedelta(days=1), "total")
-
-
-def test_off_the_asset_fetches_nothing_and_says_why(simulator, ch, tmp_path):
-    result = materialize([analytics_cost_daily], partition_key="2026-10-05", instance=DagsterInstance.ephemeral(),
-                         resources={"clickhouse": ch, "admin_api": AdminApiClient(api_key=ADMIN_KEY, **FAST),
-                                    "ledger_config": LedgerConfig(path=str(tmp_path / "no-config.yaml"))})
-    [materialization] = result.asset_materializations_for_node("analytics_cost_daily")
-    assert materialization.metadata["reason"].value == OFF
-    assert simulator.state.requests_to(ANALYTICS_COST_PATH) == []
 
 
 def test_on_the_asset_fetches_its_day(simulator, ch, tmp_path):

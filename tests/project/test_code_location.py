@@ -1,5 +1,5 @@
 """The code location as a whole: a mistake in one section of LEDGER_CONFIG stops only what reads that section,
-and the code location names it in one line when it loads."""
+and the code location names it in one line when it loads; a source that is off is not in it at all."""
 
 from __future__ import annotations
 
@@ -7,14 +7,25 @@ from pathlib import Path
 
 import pytest
 import yaml
-from allocation_data import CONFIG, HOUR, OCTOBER, admin_usage, cost_report, usage_event, with_list_prices
-from dagster import DagsterInstance, materialize
+from allocation_data import (
+    CONFIG,
+    HOUR,
+    OCTOBER,
+    admin_usage,
+    cost_report,
+    usage_event,
+    with_list_prices,
+    write_config,
+)
+from dagster import AssetKey, DagsterInstance, Definitions, materialize
 from dagster_cli import run_dagster
 
 from pipelines.alerts.clock import Clock
 from pipelines.allocation.assets import allocation, chargeback, chargeback_export
 from pipelines.budgets.assets import budget_status, spend_hourly
+from pipelines.definitions import OPTIONAL_SOURCES, build_definitions
 from pipelines.ledger_config import LedgerConfig
+from pipelines.sources import OptionalSource
 
 BAD_BUDGET = {"id": "b1", "scope": "team", "target": "search", "period": "day", "amount_usd": 0,
               "slack_channel": "#search"}
@@ -60,3 +71,35 @@ def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_pat
     assert len(problems) == 2
     assert f"{bad_budget_config}: {BAD_BUDGET_ERROR}" in problems[1]
     assert f"{bad_budget_config}: owner: Extra inputs are not permitted (a misspelt owners?)" in problems[0]
+
+
+def registered(defs: Definitions) -> set[str]:
+    """Every asset, job, schedule and sensor of a code location, by name."""
+    return ({key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+            | {job.name for job in defs.resolve_all_job_defs()} | {s.name for s in defs.schedules or ()}
+            | {s.name for s in defs.sensors or ()})
+
+
+def own(source: OptionalSource) -> set[str]:
+    return ({key.to_user_string() for key in source.asset_keys()} | {job.name for job in source.defs.jobs or ()}
+            | {s.name for s in source.defs.schedules or ()} | {s.name for s in source.defs.sensors or ()})
+
+
+def test_a_source_that_is_off_has_nothing_in_the_code_location(tmp_path, monkeypatch):
+    """Off (ledger.yaml as shipped), no asset of it shows every partition missing and no schedule of it ticks to
+    skip: none of its definitions is there, and nothing waits on it."""
+    monkeypatch.setenv("LEDGER_CONFIG", str(write_config(tmp_path / "ledger.yaml")))
+    defs = build_definitions()
+    present = registered(defs)
+    for source in OPTIONAL_SOURCES:
+        assert own(source) and own(source) & present == set()
+        for reader in source.feeds:
+            assert set(source.asset_keys()) & defs.resolve_asset_graph().get(reader).parent_keys == set()
+
+
+def test_the_analytics_api_source_turned_on_joins_upstream_of_the_export(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGER_CONFIG", str(write_config(tmp_path / "ledger.yaml", analytics_api={"enabled": True})))
+    defs = build_definitions()
+    assert {"analytics_cost_daily", "collect_analytics_cost", "analytics_cost_schedule"} <= registered(defs)
+    assert defs.resolve_asset_graph().get(AssetKey("chargeback_export")).parent_keys == {
+        AssetKey("chargeback"), AssetKey("analytics_cost_daily")}

@@ -49,12 +49,44 @@ def test_a_table_aligns_text_left_and_numbers_right_and_counts_the_rows(home):
     done = ledger(home, "sql", QUERY)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "team        usd  calls",
-        "------  -------  -----",
-        "search  1234.50      3",
-        "data       0.07     40",
+        "team         usd  calls",
+        "------  --------  -----",
+        "search  1,234.50      3",
+        "data        0.07     40",
         "(2 rows)",
     ]
+
+
+MONEY_AND_SHARES = ("SELECT toDecimal128('13.8661325', 12) AS cost_usd, toDecimal128('-0.004', 12) AS credit_usd, "
+                    "toDecimal64('0.4313', 6) AS share, toFloat64(1) / 3 AS coverage")
+
+
+def test_money_prints_to_the_cent_and_shares_to_four_places_in_a_table(home):
+    done = ledger(home, "sql", MONEY_AND_SHARES)
+    assert done.returncode == 0, done.stderr
+    # 13.8661325 half up to 13.87; -0.004 to 0.00 (no sign); Decimal(18, 6) 0.431300 without its trailing zeros;
+    # one third as a float to four places.
+    assert done.stdout.splitlines() == [
+        "cost_usd  credit_usd   share  coverage",
+        "--------  ----------  ------  --------",
+        "   13.87        0.00  0.4313    0.3333",
+        "(1 row; money to the cent, --exact prints every digit)",
+    ]
+
+
+def test_exact_prints_every_digit_of_the_column_s_scale(home):
+    done = ledger(home, "sql", "--exact", MONEY_AND_SHARES)
+    assert done.stdout.splitlines()[2].split() == ["13.866132500000", "-0.004000000000", "0.431300",
+                                                   "0.3333333333333333"]
+    assert done.stdout.splitlines()[3] == "(1 row)"
+
+
+def test_csv_and_json_keep_money_and_shares_exact_whatever_the_table_shows(home):
+    csv = ledger(home, "sql", "--format", "csv", MONEY_AND_SHARES)
+    assert csv.stdout.splitlines()[1] == "13.866132500000,-0.004000000000,0.431300,0.3333333333333333"
+    [row] = json.loads(ledger(home, "sql", "--format", "json", MONEY_AND_SHARES).stdout)
+    assert row == {"cost_usd": "13.866132500000", "credit_usd": "-0.004000000000", "share": "0.431300",
+                   "coverage": 1 / 3}
 
 
 def test_csv_and_json_keep_money_exact(home):

@@ -69,7 +69,8 @@ class TestDatabases:
 
     @contextmanager
     def resource(self, home: Path) -> Iterator[ClickHouseResource]:
-        """A leased database as the pipeline's resource, with ``home`` as its data directory."""
+        """A leased database as the pipeline's resource, with ``home`` (created) as its data directory."""
+        home.mkdir(parents=True, exist_ok=True)
         with self.lease() as name:
             yield ClickHouseResource(dsn=self.dsn(name), ledger_home=str(home), reads_local_files=True)
 
