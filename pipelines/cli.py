@@ -290,7 +290,7 @@ def _local_server():
 def _connection_lines(info) -> str:
     from pipelines.storage.local_server import FINANCE_USER
 
-    return (f"  pipeline (every right):  {info.dsn()}\n"
+    return (f"  pipeline:                {info.dsn()}\n"
             f"  finance (read-only):     {info.dsn(user=FINANCE_USER)}\n"
             f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user {FINANCE_USER} "
             "--database ledger\n")
@@ -308,7 +308,7 @@ def db_start(http_port: int | None, tcp_port: int | None) -> None:
     applied = _clickhouse(migrate=True).apply_migrations()
     state = f"running (pid {info.pid})" if already else f"started (pid {info.pid})"
     click.echo(f"local ClickHouse server of {server.home}: {state}; {len(applied)} migrations applied now\n"
-               f"{_connection_lines(info)}", nl=False)
+               f"{_connection_lines(info)}  it runs until `ledger db stop` (or `make clean`)")
 
 
 @db.command("stop")

@@ -8,16 +8,18 @@ analyst's SQL tool or BI dashboard) speaks HTTP to it at once, exactly as to a p
 Layout under ``$LEDGER_HOME``:
 
     clickhouse/           the data (the path the server opens)
-    clickhouse-server/    config.xml, users.xml, server.json (pid and ports), server.log, start.lock
+    clickhouse-server/    config.xml, users.xml, server.json (pid and ports), server.log, start.lock;
+                          config.d/ and users.d/, if you add them, are merged into those and kept
 
 The server is started on first use by whichever process needs it (``ensure_running``; concurrent starters queue
 on ``start.lock``, the one file lock left, held only while a server starts), or by ``ledger db start``; it runs
 in a session of its own, so it outlives the process that started it, and ``ledger db stop`` (``make clean``)
-stops it. It listens on 127.0.0.1 only. Users (``users.xml``, written at every start): ``default`` (the
-pipeline: every right on the server) and ``finance`` (read-only, the ``finance_readonly`` role of
-``sql/finance_readonly_role.sql``: the finance views and nothing else); neither has a password, which the
-loopback-only listener makes acceptable for a workstation (a shared machine runs a real server:
-docs/deploy.md).
+stops it. It listens on 127.0.0.1 only. Users (``users.xml``, written at every start, with the roles of the two SQL
+files a DBA runs on a real server): ``ledger`` (the pipeline: the ``ledger_pipeline`` role of
+``sql/pipeline_role.sql``, the rights docs/deploy.md asks for, no more), ``finance`` (read-only: the
+``finance_readonly`` role of ``sql/finance_readonly_role.sql``, the finance views and nothing else) and ``default``
+(an administrator, for creating the database); none has a password, which the loopback-only listener makes
+acceptable for a workstation (a shared machine runs a real server: docs/deploy.md).
 
 How the wheel is driven is not a documented API of chdb: the server process runs one query that opens the
 listeners and then sleeps (``serve``). pyproject.toml pins the chdb-core versions this was tested with; any
@@ -47,15 +49,17 @@ from pipelines import settings
 from pipelines.storage.sql_files import SHARED_SQL_DIR, split_statements
 
 DATABASE = "ledger"
-FINANCE_USER = "finance"
-FINANCE_ROLE_FILE = SHARED_SQL_DIR / "finance_readonly_role.sql"
+PIPELINE_USER, FINANCE_USER = "ledger", "finance"
+ROLE_FILES = {"ledger_pipeline": SHARED_SQL_DIR / "pipeline_role.sql",
+              "finance_readonly": SHARED_SQL_DIR / "finance_readonly_role.sql"}
 START_TIMEOUT_S = 120.0  # how long a starting server may take to answer /ping before start-up is called failed
 STOP_TIMEOUT_S = 30.0
 START_ATTEMPTS = 3  # ports picked again when another program took one between the check and the bind
 _SERVE_QUERY = ("SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; "
                 "SELECT sleepEachRow(1) FROM numbers(1000000000) SETTINGS max_block_size = 1 FORMAT Null")
 _MARKER = "pipelines.storage.local_server"  # in the server process's command line: tells it from a reused pid
-_GRANT = re.compile(r"^GRANT\s+(?P<privilege>[A-Z ,]+?)\s+ON\s+(?P<table>\w+)\s+TO\s+finance_readonly$", re.I)
+_GRANT = re.compile(r"^GRANT\s+(?P<privilege>[A-Z ,]+?)\s+ON\s+(?P<object>[\w.*]+)\s+TO\s+(?P<role>\w+)$", re.I)
+_SERVER_WIDE = ("TABLE ENGINE", "READ", "WRITE")  # privileges on an engine or a source, not on a table
 
 
 class LocalServerError(RuntimeError):
@@ -74,7 +78,7 @@ class ServerInfo:
     http_port: int
     tcp_port: int
 
-    def dsn(self, user: str = "default", database: str = DATABASE) -> str:
+    def dsn(self, user: str = PIPELINE_USER, database: str = DATABASE) -> str:
         return f"http://{user}@127.0.0.1:{self.http_port}/{database}"
 
 
@@ -119,15 +123,19 @@ def _pick_port(configured: int | None, previous: int | None, preferred: int, tak
             return port
 
 
-def finance_grants(database: str = DATABASE) -> list[str]:
-    """The finance role's grants, read from the one file that states them (``sql/finance_readonly_role.sql``,
-    which a DBA runs on a real server), for ``users.xml``."""
+def role_grants(role: str, database: str = DATABASE) -> list[str]:
+    """A role's grants, read from the one file that states them (``sql/<role>.sql``, which a DBA runs in the
+    ledger's database on a real server), for ``users.xml``: a table, or ``*``, of that file is one of
+    ``database``'s."""
     grants = []
-    for statement in split_statements(FINANCE_ROLE_FILE.read_text()):
+    for statement in split_statements(ROLE_FILES[role].read_text()):
         text = " ".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
         match = _GRANT.match(text)
-        if match:
-            grants.append(f"GRANT {match['privilege'].strip()} ON {database}.{match['table']}")
+        if match and match["role"] == role:
+            privilege, target = match["privilege"].strip(), match["object"]
+            if "." not in target and not privilege.upper().startswith(_SERVER_WIDE):
+                target = f"{database}.{target}"
+            grants.append(f"GRANT {privilege} ON {target}")
     return grants
 
 
@@ -139,7 +147,8 @@ def _config_xml(directory: Path, http_port: int, tcp_port: int, name: str) -> st
     <http_port>{http_port}</http_port>
     <tcp_port>{tcp_port}</tcp_port>
     <users_config>users.xml</users_config>
-    <logger><level>warning</level><log>{escape(str(directory / "server.log"))}</log><console>0</console></logger>
+    <log-level>warning</log-level> <!-- clickhouse-local takes the level from here, not from logger.level -->
+    <logger><log>{escape(str(directory / "server.log"))}</log><console>0</console></logger>
     <query_log><database>system</database><table>query_log</table>
         <flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>
 </clickhouse>
@@ -147,26 +156,23 @@ def _config_xml(directory: Path, http_port: int, tcp_port: int, name: str) -> st
 
 
 def _users_xml(database: str = DATABASE) -> str:
-    grants = "".join(f"<query>{escape(grant)}</query>" for grant in finance_grants(database))
+    roles = "".join(f"<{role}><grants>{''.join(f'<query>{escape(grant)}</query>' for grant in role_grants(role))}"
+                    f"</grants></{role}>" for role in ROLE_FILES)
+
+    def user(name: str, profile: str, role: str | None) -> str:
+        granted = f"<grants><query>GRANT {role}</query></grants><default_roles><{role}/></default_roles>" if role \
+            else ""
+        return (f"<{name}><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>"
+                f"<profile>{profile}</profile><quota>default</quota>{granted}</{name}>")
+
     return f"""<clickhouse>
-    <!-- Written by pipelines/storage/local_server.py at every start; edits are lost. -->
+    <!-- Written by pipelines/storage/local_server.py at every start; edits are lost (users.d/ is kept). -->
     <profiles><default/><readonly><readonly>1</readonly></readonly></profiles>
-    <roles><finance_readonly><grants>{grants}</grants></finance_readonly></roles>
+    <roles>{roles}</roles>
     <users>
-        <default>
-            <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </default>
-        <{FINANCE_USER}>
-            <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>readonly</profile>
-            <quota>default</quota>
-            <grants><query>GRANT finance_readonly</query></grants>
-            <default_roles><finance_readonly/></default_roles>
-        </{FINANCE_USER}>
+        {user("default", "default", None)}
+        {user(PIPELINE_USER, "default", "ledger_pipeline")}
+        {user(FINANCE_USER, "readonly", "finance_readonly")}
     </users>
     <quotas><default/></quotas>
 </clickhouse>
@@ -174,7 +180,8 @@ def _users_xml(database: str = DATABASE) -> str:
 
 
 def _http(port: int, query: str | None = None, timeout: float = 5.0) -> str:
-    """GET /ping, or POST a statement as ``default``; raises OSError when the server does not answer."""
+    """GET /ping, or POST a statement as the administrator ``default``; raises OSError when the server does not
+    answer."""
     url = f"http://127.0.0.1:{port}/" + ("ping" if query is None else "")
     request = urllib.request.Request(url, data=None if query is None else query.encode())
     with urllib.request.urlopen(request, timeout=timeout) as response:

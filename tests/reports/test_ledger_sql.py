@@ -107,7 +107,7 @@ def test_writes_are_refused_unless_asked_for(home):
     refused = ledger(home, "sql", "CREATE TABLE scratch (n UInt8) ENGINE = Memory")
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
-        "ledger: Code: 164. DB::Exception: default: Cannot execute query in readonly mode. (READONLY)"]
+        "ledger: Code: 164. DB::Exception: ledger: Cannot execute query in readonly mode. (READONLY)"]
     allowed = ledger(home, "sql", "--write", "CREATE TABLE IF NOT EXISTS scratch (n UInt8) ENGINE = Memory")
     assert allowed.returncode == 0, allowed.stderr
     assert ledger(home, "sql", "--format", "csv", "SELECT count() AS n FROM scratch").stdout == "n\n0\n"

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import clickhouse_connect
 import pytest
 from event_lines import event, write_lines
 
@@ -41,12 +42,13 @@ def test_ledger_db_starts_reports_and_stops_the_local_server(home):
     assert started.returncode == 0, started.stderr
     info = LocalServer(home).running()
     assert info is not None
-    connect = [f"  pipeline (every right):  http://default@127.0.0.1:{info.http_port}/ledger",
+    connect = [f"  pipeline:                http://ledger@127.0.0.1:{info.http_port}/ledger",
                f"  finance (read-only):     http://finance@127.0.0.1:{info.http_port}/ledger",
                f"  clickhouse-client:       clickhouse-client --port {info.tcp_port} --user finance --database ledger"]
     first, *rest = started.stdout.splitlines()
     assert first.startswith(f"local ClickHouse server of {home}: started (pid {info.pid}); ")
-    assert first.endswith(" migrations applied now") and rest == connect
+    assert first.endswith(" migrations applied now")
+    assert rest == [*connect, "  it runs until `ledger db stop` (or `make clean`)"]
     status = ledger(home, "db", "status")
     assert (status.returncode, status.stdout.splitlines()[:4]) == (
         0, [f"local ClickHouse server of {home}: running (pid {info.pid})", *connect])
@@ -119,3 +121,14 @@ def test_ledger_sql_answers_while_an_ingest_run_is_stopped_in_the_middle_of_its_
     _, rest = run.communicate(timeout=600)
     assert run.returncode == 0, rest[-3000:]
     assert ledger(home, "sql", "--format", "csv", "SELECT count() AS n FROM usage_events FINAL").stdout == "n\n20000\n"
+
+
+def test_queries_leave_the_server_log_as_it_was(home):
+    """The log keeps warnings only: a server running for months is not filled by its queries."""
+    assert ledger(home, "db", "start").returncode == 0
+    server = LocalServer(home)
+    size = server.log.stat().st_size
+    with clickhouse_connect.get_client(dsn=server.running().dsn()) as client:
+        for n in range(50):
+            client.query("SELECT {n:UInt8} + 1", parameters={"n": n})
+    assert server.log.stat().st_size == size

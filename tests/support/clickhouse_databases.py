@@ -32,7 +32,7 @@ class TestDatabases:
     def __init__(self, directory: Path) -> None:
         self.server = LocalServer(directory)
         self.info: ServerInfo = self.server.start()
-        self.admin = clickhouse_connect.get_client(dsn=self.info.dsn(database="default"),
+        self.admin = clickhouse_connect.get_client(dsn=self.info.dsn(user="default", database="default"),
                                                    autogenerate_session_id=False)
         self.created = 0
         self.free: list[str] = []
