@@ -195,12 +195,11 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
     if analytics is not None:
         manifest["analytics_api"] = analytics.manifest()
     corrections_path = None
-    if latest is not None and version > latest[0]:
-        previous_name = _name(month, latest[0], ".csv")
-        corrections, summary = _corrections(_previous_rows(directory / previous_name), rows)
+    if version > 1:  # a correction of the version before, whether issued now or written again unchanged
+        corrections, summary = _corrections(_previous_rows(directory / _name(month, version - 1, ".csv")), rows)
         corrections_path = directory / _name(month, version, ".corrections.csv")
         files[corrections_path.name] = corrections
-        manifest["supersedes"] = _name(month, latest[0], ".manifest.json")
+        manifest["supersedes"] = _name(month, version - 1, ".manifest.json")
         manifest["correction"] = summary
     manifest["files"] = {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                          for name, data in files.items()}

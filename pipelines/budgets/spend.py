@@ -3,8 +3,9 @@
 Why a rollup table refreshed by an asset, and not a query over events per tick: a tick runs every
 minute for every budget, and its cost must not grow with traffic. ``spend_hourly`` holds one row per
 hour and (team, feature, env, workspace, api key, model family): its size grows with time and the number
-of scopes only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (whole months,
-swapped in atomically), taking each hour from exactly one source, so nothing is counted twice:
+of scopes only. The ``spend_hourly`` asset rewrites it after each ingest or allocation run (built aside and
+exchanged with the table readers use, atomically), taking each hour from exactly one source, so nothing is
+counted twice:
 
 - hours before the allocation's end (``allocation_hourly``: Admin-API-authoritative, allocated cost),
 - later hours from usage events priced at list price (the Admin API has not reported them yet).
@@ -12,13 +13,14 @@ swapped in atomically), taking each hour from exactly one source, so nothing is 
 Only what changed since the last refresh is rebuilt: from the earliest hour of the events written since
 (``usage_events_changes``, filled by a view on every write to usage_events), of an allocation month that
 was rewritten, or of the hours whose source moved with the allocation's end; hours before it in the same
-month are copied from the rollup. Never earlier than the start of the previous month (late data for the
-period that just ended still reaches its budgets). New prices, a first refresh, or a rollup changed by
-anyone else rebuild that whole window.
+month are copied from the rollup, earlier months attached as they are. Never earlier than the start of the
+previous month (late data for the period that just ended still reaches its budgets). New prices, a first
+refresh, or a rollup changed by anyone else rebuild that whole window.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -40,6 +42,9 @@ ROLLUP_TABLE = "spend_hourly"
 # A write whose block was stamped up to this long before a refresh started may commit after the refresh read
 # the changes: the next refresh reads this far back again and skips the changes the last one had seen.
 IN_FLIGHT = timedelta(minutes=10)
+# A refresh takes seconds: the build table of one that started this much earlier and is still there was left by a
+# refresh that was killed, and the next refresh drops it (one that merely overlaps keeps its own).
+ABANDONED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def _changed_from(client: Client, floor: datetime, until: datetime | None, input
 
 
 def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh:
-    """Rebuild the hours that changed since the last refresh in a staging table and swap their months in."""
+    """Rebuild the hours that changed since the last refresh in a table of its own and swap it in for the rollup."""
     floor = refresh_window_start(now)
     stamp = datetime.now(UTC)
     with ch.connect() as client:
@@ -139,23 +144,40 @@ def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh
 
 
 def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: datetime) -> None:
+    """Build the whole rollup in a table of this refresh's own and exchange it with ``spend_hourly``.
+
+    The months before ``start``'s are attached as they are (hard links: no row is read), its earlier hours copied,
+    the hours from ``start`` on rebuilt. The exchange is one rename on disk, so a reader, or a crash of the server,
+    finds the old rollup or the new one; a month's REPLACE PARTITION is two renames (the new part, then the empty
+    part covering the old ones), and a crash between them leaves the month twice. The build table is the refresh's
+    own because on a server nothing serialises refreshes: two runs filling one shared staging table counted months
+    twice or three times, or swapped in an empty rollup (tests/budgets/test_spend_crash.py).
+    """
+    build = _build_table(stamp) + f"_{uuid.uuid4().hex[:8]}"
+    client.command(sql("spend_hourly_build_create"), parameters={"build": build})
     month_start = _month_start(start)
-    client.command("TRUNCATE TABLE spend_hourly_staging")
+    for [partition_id] in client.query(sql("spend_hourly_months_before"),
+                                       parameters={"month_start": month_start}).result_rows:
+        client.command(sql("spend_hourly_attach_month"), parameters={"build": build, "partition_id": partition_id})
     if start > month_start:
-        client.command(sql("spend_hourly_keep_before"), parameters={"month_start": month_start, "from": start})
+        client.command(sql("spend_hourly_keep_before"),
+                       parameters={"build": build, "month_start": month_start, "from": start})
     if until is not None and until > start:
         client.command(sql("spend_hourly_from_allocation"),
-                       parameters={"from": start, "until": until, "refreshed_at": stamp})
+                       parameters={"build": build, "from": start, "until": until, "refreshed_at": stamp})
     events_from = max(start, until) if until is not None else start
-    client.command(sql("spend_hourly_from_events"), parameters={"from": events_from, "refreshed_at": stamp})
-    months: dict[str, set[str]] = {}
-    for partition_id, table in client.query(sql("spend_hourly_months_since"),
-                                            parameters={"from": month_start}).result_rows:
-        months.setdefault(partition_id, set()).add(table)
-    for partition_id, tables in sorted(months.items()):
-        rebuilt = "spend_hourly_staging" in tables
-        swap = sql("spend_hourly_replace_month") if rebuilt else sql("spend_hourly_drop_month")
-        client.command(swap, parameters={"partition_id": partition_id})
+    client.command(sql("spend_hourly_from_events"),
+                   parameters={"build": build, "from": events_from, "refreshed_at": stamp})
+    client.command(sql("spend_hourly_swap"), parameters={"build": build})
+    abandoned = client.query(sql("spend_hourly_builds_started_before"),
+                             parameters={"before": _build_table(stamp - ABANDONED_AFTER)}).result_rows
+    for name in [build, *(name for [name] in abandoned)]:  # its own now holds the rollup it replaced
+        client.command("DROP TABLE IF EXISTS {name:Identifier}", parameters={"name": name})
+
+
+def _build_table(started: datetime) -> str:
+    """The name of the build table of a refresh started at ``started`` (names sort by it), without its suffix."""
+    return f"spend_hourly_build_{started:%Y%m%d%H%M%S%f}"
 
 
 def read_daily_spend(client: Client, since: datetime, hour_of_day: int = 0) -> list[DailySpend]:

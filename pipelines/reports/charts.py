@@ -83,12 +83,16 @@ def cache_savings(rows: Rows) -> dict[str, Any]:
 
 def reconciliation(rows: Rows) -> dict[str, Any]:
     """Per day: the Anthropic cost report (bars) and the allocated total (line) — they coincide to the cent
-    on every reported day. Rows: date, series ("cost report" / "allocated"), usd."""
+    on every reported day. Rows: date, series ("cost report" / "allocated"), usd. A bar spans its day; the line's
+    point of a day is at the middle of that span (bandPosition 0.5), not at its midnight, which would put it half a
+    day early, over the day before's bar as much as its own."""
+    day = {"field": "date", "type": "temporal", "title": "day (UTC)", "timeUnit": "utcyearmonthdate"}
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("date:T", title="day (UTC)", timeUnit="utcyearmonthdate"),
         y=alt.Y("usd:Q", title="USD"),
         tooltip=["date:T", "series:N", alt.Tooltip("usd:Q", format="$,.2f", title="USD")],
     )
-    bars = base.transform_filter(alt.datum.series == "cost report").mark_bar(color="#90a4ae", opacity=0.8)
-    line = base.transform_filter(alt.datum.series == "allocated").mark_line(color="#1565c0", point=True)
+    bars = base.transform_filter(alt.datum.series == "cost report").mark_bar(color="#90a4ae", opacity=0.8).encode(
+        x=alt.X(**day))
+    line = base.transform_filter(alt.datum.series == "allocated").mark_line(color="#1565c0", point=True).encode(
+        x=alt.X(**day, bandPosition=0.5))
     return _spec(alt.layer(bars, line).properties(width=WIDTH, height=240))

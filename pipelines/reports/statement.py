@@ -3,13 +3,14 @@
 ``statement-YYYY-MM.html`` beside the chargeback export (and, when asked, one page per cost centre,
 ``statement-YYYY-MM-<cost-centre>.html``): totals, and five charts — spend per team per day, model mix, budget
 burn-down against the budget lines, cache savings realised and missed, reconciliation to the cost report —
-each with the table behind it. The charts are Vega-Lite specifications drawn by vega-embed; vega, vega-lite and
+each with the table behind it, and on the organisation's page a bridge from each team's showback to its
+chargeback. The charts are Vega-Lite specifications drawn by vega-embed; vega, vega-lite and
 vega-embed are inlined from vl-convert's bundle, so the page fetches nothing when it opens (it works offline,
 from a mail attachment or a file share). When every chart is drawn, the page's script sets
 ``data-charts="rendered"`` on ``<html>`` (``failed: …`` otherwise), which is what the browser test waits for.
 
-Money in the tables is exact (the chargeback's cents, the showback's decimals rounded half-up to the cent);
-charts draw the same amounts as numbers.
+Money in the tables is exact: the chargeback's cents, the showback's decimals rounded to the cent (a column of
+teams by largest remainder, so that it sums to its total); charts draw the same amounts as numbers.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import altair as alt
 import vl_convert
 
 from pipelines import money
-from pipelines.allocation.chargeback import SHARED_COST_FEATURE
-from pipelines.allocation.config import AttributionConfig
+from pipelines.allocation.chargeback import CLAUDE_CODE_FEATURE, SHARED_COST_FEATURE
+from pipelines.allocation.config import UNATTRIBUTED, AttributionConfig
 from pipelines.allocation.export import statement_name
 from pipelines.allocation.months import is_closed, month_bounds
+from pipelines.allocation.rounding import round_to_cents
 from pipelines.budgets.claude_code import with_claude_code_teams
 from pipelines.budgets.model import Budget
 from pipelines.budgets.spend import DailySpend, read_daily_spend
@@ -97,19 +99,68 @@ def _month_daily_spend(ch: ClickHouseResource, month: date) -> list[DailySpend]:
                 if d.day < end.date()]
 
 
-def _spend_section(ch: ClickHouseResource, month: date, cost_center: str | None) -> Section:
+def _in_cents(amounts: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Each team's amount in cents, summing to the total in cents (largest remainder), so a column adds up."""
+    return dict(zip(amounts, round_to_cents(list(amounts.values())), strict=True))
+
+
+def _spend_section(ch: ClickHouseResource, month: date, cost_center: str | None
+                   ) -> tuple[Section, dict[str, Decimal]]:
+    """The section, and each team's exact showback of the month."""
     rows = ch.query_rows(sql("statement_spend_by_team_daily"), {"month": month, "cost_center": cost_center})
     by_team: dict[str, Decimal] = defaultdict(Decimal)
     for _day, team, amount in rows:
         by_team[team] += amount
+    shown = _in_cents(by_team)
     return Section(
         "spend", "Spend per team per day",
-        "Allocated spend (showback: each team's own traffic, before the shared-cost policy) per UTC day.",
+        "Allocated spend (showback: each team's own traffic, the Claude Code workspace with its owner, before the "
+        "shared-cost policy) per UTC day.",
         charts.spend_per_team_per_day([{"date": f"{d:%Y-%m-%d}", "team": t, "usd": _cents(a)} for d, t, a in rows])
         if rows else None,
         ("team", "allocated in the month"),
-        tuple((team, usd(amount)) for team, amount in sorted(by_team.items(), key=lambda kv: -kv[1])),
+        tuple((team, usd(shown[team])) for team, _ in sorted(by_team.items(), key=lambda kv: (-kv[1], kv[0]))),
         "All teams are listed." if rows else "No allocation for this month yet: run the allocate_month job.",
+    ), dict(by_team)
+
+
+def _bridge_section(ch: ClickHouseResource, month: date, showback: dict[str, Decimal], policy: str) -> Section:
+    """Per team, from its showback (the table above) to its chargeback: the Claude Code workspace moved to its
+    users' teams, the shared cost the policy spreads from 'unattributed', and the cent rounding of the lines.
+
+    Exact amounts from chargeback_monthly (its lines keep the showback's exact amount); each column is rounded to
+    cents summing to its total (largest remainder), so the figure columns sum to the month's total and the moves to
+    zero, and every row adds up as shown (rounding: what the chargeback's own cent rounding of its lines leaves).
+    """
+    rows = ch.query_rows(sql("statement_bridge_by_team"), {"month": month, "shared_feature": SHARED_COST_FEATURE})
+    received = {team: shared_usd for team, _own, shared_usd, _charged in rows}
+    charged = {team: charged_usd for team, _own, _shared, charged_usd in rows}
+    moved_away = sum(received.values(), ZERO)  # every shared line is spend 'unattributed' had
+    own = {team: own_usd for team, own_usd, _shared, _charged in rows}
+    own[UNATTRIBUTED] = own.get(UNATTRIBUTED, ZERO) + moved_away
+    teams = sorted(showback.keys() | charged.keys())
+    start = _in_cents({t: showback.get(t, ZERO) for t in teams})
+    claude_code = _in_cents({t: own.get(t, ZERO) - showback.get(t, ZERO) for t in teams})
+    shared = _in_cents({t: received.get(t, ZERO) - (moved_away if t == UNATTRIBUTED else ZERO) for t in teams})
+    columns = [(t, start[t], claude_code[t], start[t] + claude_code[t], shared[t],
+                charged.get(t, ZERO) - start[t] - claude_code[t] - shared[t], charged.get(t, ZERO)) for t in teams]
+    if columns:
+        columns.append(("total", *(sum(column, ZERO) for column in list(zip(*columns, strict=True))[1:])))
+    change = money.signed_usd
+    table = tuple((team, usd(start_usd), change(claude_code_usd), usd(own_usd), change(shared_usd), change(rounding),
+                   usd(charged_usd))
+                  for team, start_usd, claude_code_usd, own_usd, shared_usd, rounding, charged_usd in columns)
+    return Section(
+        "bridge", "From showback to chargeback",
+        "How each team's showback (the table above) becomes its chargeback: the Claude Code workspace's cost moves "
+        f"from the workspace's owner to the teams of its users (feature '{CLAUDE_CODE_FEATURE}'), which gives each "
+        f"team's own spend (what its budgets count); the shared-cost policy ({policy}) then spreads the spend nobody "
+        f"owns ('{UNATTRIBUTED}') over the teams ('{SHARED_COST_FEATURE}' lines); the chargeback's lines are rounded "
+        "to the cent. Showback, own spend and chargeback each sum to the month's total; each move sums to zero.",
+        None,
+        ("team", "showback", "Claude Code moved", "own spend", "shared cost", "cent rounding", "chargeback"),
+        table,
+        "Every team with showback or chargeback is listed." if table else "No chargeback for this month yet.",
     )
 
 
@@ -260,7 +311,10 @@ def build_statement(ch: ClickHouseResource, month: date, attribution: Attributio
     statement = Statement(month, cost_center, final)
     shared, charged_rows = _shared_cost_section(ch, month, daily, cost_center)
     charged = sum((r[4] for r in charged_rows), ZERO)
-    statement.sections = [_spend_section(ch, month, cost_center), _model_section(ch, month, cost_center),
+    spend, showback = _spend_section(ch, month, cost_center)
+    bridge = [] if cost_center is not None else [  # the whole organisation's: its columns sum to the invoice
+        _bridge_section(ch, month, showback, charged_rows[0][6] if charged_rows else "none")]
+    statement.sections = [spend, *bridge, _model_section(ch, month, cost_center),
                           _budget_section(budgets, daily, month, budget_problem), shared,
                           _cache_section(ch, month, teams)]
     statement.totals = [("charged (chargeback)", usd(charged)),

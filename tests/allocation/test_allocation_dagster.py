@@ -54,6 +54,21 @@ def test_a_month_runs_from_usage_to_export_with_all_checks_passing(env, tmp_path
     assert (tmp_path / "exports" / "focus-2026-10.parquet").exists()
 
 
+
+def test_re_running_a_corrected_month_on_unchanged_data_changes_no_byte_of_any_file(env, tmp_path):
+    admin_usage(env, input=1000, output=100)
+    usage_event(env, "e1", "search", "query-rewrite", input=1000, output=100)
+    cost_report(env, OCTOBER.replace(day=5), "ws1", "0.0015")
+    run(env)  # October is over and fully reported: a final v1
+    cost_report(env, OCTOBER.replace(day=5), "ws1", "0.0215")  # Anthropic restates the day: +$0.02, a v2
+    run(env)
+    exports = tmp_path / "exports"
+    corrected = {path.name: path.read_bytes() for path in exports.iterdir()}
+    assert json.loads(corrected["chargeback-2026-10.v2.manifest.json"])["supersedes"] == (
+        "chargeback-2026-10.manifest.json")
+    run(env)
+    assert {path.name: path.read_bytes() for path in exports.iterdir()} == corrected
+
 def test_an_unknown_model_fails_the_check_with_its_volumes_and_blocks_the_export(env, tmp_path):
     admin_usage(env, model="claude-mystery-9", input=1234, output=56)
     result = run(env, raise_on_error=False)

@@ -41,6 +41,23 @@ def test_events_that_over_count_are_scaled_down_to_the_authority_with_integer_to
                              "FROM allocation_reconciliation_daily") == [(120, 100, 20)]
 
 
+
+def test_events_are_reconciled_with_their_own_cell_when_cells_differ_only_by_geo_or_speed(priced):
+    # One key, one hour: Sonnet 4.6 in the US and globally, Opus 4.6 fast and standard, each cell explained
+    # exactly by one event. 110K + 220K + 55K + 165K = 550,000 tokens on either side, none over-counted.
+    for event_id, model, dimensions, input, output in (
+            ("e1", "claude-sonnet-4-6", {"geo": "us"}, 100_000, 10_000),
+            ("e2", "claude-sonnet-4-6", {"geo": "global"}, 200_000, 20_000),
+            ("e3", "claude-opus-4-6", {"geo": "global", "speed": "fast"}, 50_000, 5_000),
+            ("e4", "claude-opus-4-6", {"geo": "global", "speed": "standard"}, 150_000, 15_000)):
+        admin_usage(priced, model=model, input=input, output=output, **dimensions)
+        usage_event(priced, event_id, "search", "query-rewrite", model=model, input=input, output=output,
+                    **dimensions)
+    allocate_month(priced, OCTOBER, config())
+    assert priced.query_rows("SELECT authority_tokens, event_tokens, explained_tokens, overcount_tokens, "
+                             "overcount_rate FROM finance_reconciliation_daily") == [
+        (550_000, 550_000, 550_000, 0, 0.0)]
+
 def test_equal_remainders_go_to_teams_in_name_order(priced):
     admin_usage(priced, input=10)
     for event_id, team in (("e1", "research"), ("e2", "data"), ("e3", "search")):

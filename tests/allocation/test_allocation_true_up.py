@@ -75,6 +75,14 @@ def test_a_cost_report_without_usage_becomes_an_unattributed_line(priced):
         ("cost_report_only", "unattributed", "unattributed", 0, Decimal("0.42"))]
 
 
+
+def test_a_workspace_day_whose_only_cost_is_code_execution_has_its_reconciliation_row(priced):
+    cost_report(priced, OCT_5, "ws_tools", "0.35", model="", cost_type="code_execution")
+    allocate_month(priced, OCTOBER, config())
+    assert priced.query_rows(
+        "SELECT date, workspace_id, authority_tokens, event_tokens, coverage, allocated_cost_usd, cost_report_usd "
+        "FROM finance_reconciliation_daily") == [(OCT_5, "ws_tools", 0, 0, None, Decimal("0.35"), Decimal("0.35"))]
+
 def test_the_sum_check_passes_when_allocations_match_the_report_to_the_cent(priced):
     admin_usage(priced, input=3 * M)
     usage_event(priced, "e1", "data", "f", input=100_000)

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from allocation_data import HOUR, OCTOBER, admin_usage, config, cost_report
+from allocation_data import HOUR, OCTOBER, admin_usage, claude_code_split, config, cost_report
 
 from pipelines.allocation.allocate import allocate_month
 from pipelines.allocation.assets import chargeback
@@ -37,16 +37,6 @@ SPLIT_DAY, OWNER_DAY = date(2026, 10, 5), date(2026, 10, 6)
 def ch(priced):
     priced.command("TRUNCATE TABLE claude_code_team_daily")
     return priced
-
-
-def claude_code_split(ch: ClickHouseResource, day: date, charged: dict[str, str]) -> None:
-    """claude_code_team_daily's api rows of a day, charged (and estimated) as given."""
-    with ch.connect() as client:
-        client.insert("claude_code_team_daily",
-                      [[day, WORKSPACE, team, "api", Decimal(usd), Decimal(usd), 0, datetime.now(UTC)]
-                       for team, usd in charged.items()],
-                      column_names=["date", "workspace_id", "team", "customer_type", "estimated_cost_usd",
-                                    "charged_usd", "provisional", "computed_at"])
 
 
 def month_of_claude_code(ch: ClickHouseResource) -> None:
@@ -69,7 +59,7 @@ def test_the_claude_code_workspace_is_charged_to_its_users_teams_on_the_days_it_
     # -> 0.66 + the month's missing cent (largest remainder) = 0.67. 6 Oct's $0.50 stays with the owner.
     # 0.33 + 0.67 + 0.50 = 1.50, the invoice.
     month_of_claude_code(ch)
-    claude_code_split(ch, SPLIT_DAY, {"search": "0.333333333333", "data": "0.666666666667"})
+    claude_code_split(ch, SPLIT_DAY, WORKSPACE, {"search": "0.333333333333", "data": "0.666666666667"})
     lines = charge_back(ch)
     assert [(c.cost_center, c.line.team, c.line.feature, c.allocated_cost_usd) for c in lines] == [
         ("CC-100 Search", "search", "claude-code", Decimal("0.33")),
@@ -84,7 +74,7 @@ def test_a_claude_code_line_keeps_its_share_of_the_tokens_at_their_list_price(ch
     # 200,000 output x 1/3 = 66,666.7 -> 66,667 (search's remainder is the larger). List: the day's $2.00 x
     # 333333333333 / 10^12 = 0.666666666666 exactly.
     month_of_claude_code(ch)
-    claude_code_split(ch, SPLIT_DAY, {"search": "0.333333333333", "data": "0.666666666667"})
+    claude_code_split(ch, SPLIT_DAY, WORKSPACE, {"search": "0.333333333333", "data": "0.666666666667"})
     [search] = [c.line for c in charge_back(ch) if c.line.team == "search"]
     assert (search.tokens[0], search.tokens[4]) == (333_333, 66_667)
     assert search.list_cost_usd == Decimal("0.666666666666")
@@ -94,7 +84,7 @@ def test_a_claude_code_line_keeps_its_share_of_the_tokens_at_their_list_price(ch
 
 def test_the_focus_export_carries_the_claude_code_lines_as_their_workspace_s_usage(ch, tmp_path: Path):
     month_of_claude_code(ch)
-    claude_code_split(ch, SPLIT_DAY, {"search": "0.333333333333", "data": "0.666666666667"})
+    claude_code_split(ch, SPLIT_DAY, WORKSPACE, {"search": "0.333333333333", "data": "0.666666666667"})
     charge_back(ch)
     version = export_chargeback(ch, OCTOBER, tmp_path, "none").version
     export = export_focus(ch, OCTOBER, tmp_path, version, ("org-acme", "Acme Inc."))
@@ -130,7 +120,7 @@ def test_the_statement_s_budget_spend_counts_claude_code_where_the_chargeback_do
     # Budget spend (the rollup, with Claude Code split as team budgets count it) + shared cost (none) = chargeback:
     # search 0.33, data 0.67 (Claude Code), research 0.50 (its 6 October); nothing left over.
     month_of_claude_code(ch)
-    claude_code_split(ch, SPLIT_DAY, {"search": "0.333333333333", "data": "0.666666666667"})
+    claude_code_split(ch, SPLIT_DAY, WORKSPACE, {"search": "0.333333333333", "data": "0.666666666667"})
     charge_back(ch)
     now = datetime(2026, 11, 5, 12, tzinfo=UTC)
     refresh_spend_rollup(ch, now)

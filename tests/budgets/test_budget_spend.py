@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -214,6 +214,21 @@ def test_events_the_allocation_already_covers_rebuild_nothing_before_its_end(pri
     assert refresh.refreshed_from == utc("2026-11-20 10:00")  # the allocation's end
     assert spend_by_hour(priced) == {("09:00", "admin"): Decimal("0.13")}
 
+
+
+def test_a_refresh_drops_the_build_table_a_killed_refresh_left_but_not_one_an_overlapping_refresh_uses(priced):
+    # Build tables are named by when their refresh started; one a day old belongs to a refresh that was killed.
+    started = datetime.now(UTC)
+    killed = f"spend_hourly_build_{started - timedelta(days=2):%Y%m%d%H%M%S%f}_killed"
+    running = f"spend_hourly_build_{started - timedelta(minutes=1):%Y%m%d%H%M%S%f}_running"
+    for name in (killed, running):
+        priced.command("CREATE TABLE {name:Identifier} AS spend_hourly", {"name": name})
+    allocate(priced, "2026-11-20 09:00", "0.40")
+    refresh_spend_rollup(priced, utc(NOW))
+    builds = priced.query_rows("SELECT name FROM system.tables WHERE database = currentDatabase() "
+                               "AND startsWith(name, 'spend_hourly_build_')")
+    priced.command("DROP TABLE {name:Identifier}", {"name": running})
+    assert builds == [(running,)]
 
 def test_a_rollup_emptied_by_someone_else_is_rebuilt_whole(priced):
     add_event(priced, "e1", "2026-11-20 09:10", input=100_000)

@@ -20,11 +20,11 @@ SONNET = "claude-sonnet-4-5-20250929"
 OPUS_41 = "claude-opus-4-1-20250805"
 
 USAGE_COLUMNS = ["bucket_start", "workspace_id", "api_key_id", "model", "service_tier", "context_window",
-                 "uncached_input_tokens", "cache_read_input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                 "output_tokens", "web_search_requests", "extracted_at"]
+                 "inference_geo", "speed", "uncached_input_tokens", "cache_read_input_tokens", "cache_write_5m_tokens",
+                 "cache_write_1h_tokens", "output_tokens", "web_search_requests", "extracted_at"]
 EVENT_COLUMNS = ["event_id", "ts", "team", "feature", "env", "workspace_id", "api_key_id", "model", "service_tier",
-                 "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_5m_tokens",
-                 "cache_write_1h_tokens", "web_search_requests", "ingested_at"]
+                 "inference_geo", "speed", "input_tokens", "output_tokens", "cache_read_input_tokens",
+                 "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "ingested_at"]
 COST_COLUMNS = ["date", "workspace_id", "description", "cost_type", "model", "token_type", "service_tier",
                 "context_window", "currency", "amount_usd", "extracted_at"]
 
@@ -65,30 +65,43 @@ def write_config(path: Path, **overrides: object) -> Path:
 
 
 def admin_usage(ch: ClickHouseResource, *, hour: datetime = HOUR, workspace: str = "ws1", key: str = "key_search",
-                model: str = HAIKU, tier: str = "standard", context: str = "0-200k", input: int = 0,
-                cache_read: int = 0, write_5m: int = 0, write_1h: int = 0, output: int = 0,
-                web_search: int = 0) -> None:
+                model: str = HAIKU, tier: str = "standard", context: str = "0-200k", geo: str = "",
+                speed: str = "standard", input: int = 0, cache_read: int = 0, write_5m: int = 0, write_1h: int = 0,
+                output: int = 0, web_search: int = 0) -> None:
     with ch.connect() as client:
-        client.insert("admin_usage_hourly", [[hour, workspace, key, model, tier, context, input, cache_read, write_5m,
-                                              write_1h, output, web_search, datetime.now(UTC)]],
+        client.insert("admin_usage_hourly", [[hour, workspace, key, model, tier, context, geo, speed, input, cache_read,
+                                              write_5m, write_1h, output, web_search, datetime.now(UTC)]],
                       column_names=USAGE_COLUMNS)
 
 
 def usage_event(ch: ClickHouseResource, event_id: str, team: str, feature: str, *, env: str = "prod",
                 ts: datetime = HOUR, workspace: str = "ws1", key: str = "key_search", model: str = HAIKU,
-                tier: str = "standard", input: int = 0, output: int = 0, cache_read: int = 0, write_5m: int = 0,
-                write_1h: int = 0, web_search: int = 0) -> None:
+                tier: str = "standard", geo: str = "", speed: str = "standard", input: int = 0, output: int = 0,
+                cache_read: int = 0, write_5m: int = 0, write_1h: int = 0, web_search: int = 0) -> None:
     with ch.connect() as client:
-        client.insert("usage_events", [[event_id, ts, team, feature, env, workspace, key, model, tier, input, output,
-                                        cache_read, write_5m, write_1h, web_search, datetime.now(UTC)]],
+        client.insert("usage_events", [[event_id, ts, team, feature, env, workspace, key, model, tier, geo, speed,
+                                        input, output, cache_read, write_5m, write_1h, web_search,
+                                        datetime.now(UTC)]],
                       column_names=EVENT_COLUMNS)
 
 
-def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: str, *, model: str = HAIKU) -> None:
+def cost_report(ch: ClickHouseResource, day: date, workspace: str, amount_usd: str, *, model: str = HAIKU,
+                cost_type: str = "tokens") -> None:
     with ch.connect() as client:
-        client.insert("admin_cost_daily", [[day, workspace, f"{model} usage", "tokens", model, "", "standard", "0-200k",
-                                            "USD", Decimal(amount_usd), datetime.now(UTC)]],
+        client.insert("admin_cost_daily", [[day, workspace, f"{model} {cost_type}", cost_type, model, "", "standard",
+                                            "0-200k", "USD", Decimal(amount_usd), datetime.now(UTC)]],
                       column_names=COST_COLUMNS)
+
+
+def claude_code_split(ch: ClickHouseResource, day: date, workspace: str, charged: dict[str, str]) -> None:
+    """claude_code_team_daily's api rows of a day: the Claude Code workspace's invoice charged (and estimated) to
+    teams as given (docs/claude_code.md)."""
+    with ch.connect() as client:
+        client.insert("claude_code_team_daily",
+                      [[day, workspace, team, "api", Decimal(usd), Decimal(usd), 0, datetime.now(UTC)]
+                       for team, usd in charged.items()],
+                      column_names=["date", "workspace_id", "team", "customer_type", "estimated_cost_usd",
+                                    "charged_usd", "provisional", "computed_at"])
 
 
 def export_october(ch: ClickHouseResource) -> None:

@@ -2,7 +2,8 @@
 -- Exact: FINAL collapses replayed events (dedup by event_id). The context window of each request is
 -- classed like the Admin API's (ledger_context_window), its prompt band for pricing (ledger_prompt_band).
 -- An event that does not say its inference geo (an older emitter: '') takes the geo of the Admin API's
--- cell it belongs to (the geo with the most tokens there), so it still explains that usage.
+-- cell it belongs to (the geo with the most tokens there), so it still explains that usage: the one join of
+-- events on less than the whole cell (ledger_cell, migration 0170), because it is how such an event's cell is found.
 INSERT INTO allocation_event_cells
     (month, hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed, prompt_band,
      token_type, team, feature, env, quantity)

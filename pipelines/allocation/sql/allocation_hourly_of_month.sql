@@ -1,7 +1,7 @@
 -- Showback for one month into allocation_hourly_staging (then swapped into allocation_hourly whole).
 --
--- Quantities. Per cell (hour x workspace x api key x model x service tier x context window x inference geo
--- x speed) and token type the Admin API quantity is the authority. Events of that cell
+-- Quantities. Per cell (ledger_cell, migration 0170: hour x workspace x api key x model x service tier x context
+-- window x inference geo x speed) and token type the Admin API quantity is the authority. Events of that cell
 -- (allocation_event_cells) are given their tokens when they sum to no more than the authority; when they
 -- over-count they are scaled down to it with largest-remainder integer rounding (ties by team, feature, env,
 -- band), so quantities always sum exactly to the authority. The residual goes to the api key's owner, else
@@ -32,24 +32,31 @@ INSERT INTO allocation_hourly_staging
 WITH
     authority AS
     (
-        SELECT bucket_start AS hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo,
-               speed, cell.1 AS token_type, cell.2 AS quantity
+        SELECT ledger_cell(bucket_start, workspace_id, api_key_id, model, service_tier, context_window,
+                           inference_geo, speed) AS cell,
+               bucket_start AS hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo,
+               speed, token.1 AS token_type, token.2 AS quantity
         FROM admin_usage_hourly FINAL
         ARRAY JOIN ledger_token_quantities(uncached_input_tokens, cache_read_input_tokens, cache_write_5m_tokens,
-                                           cache_write_1h_tokens, output_tokens, web_search_requests) AS cell
+                                           cache_write_1h_tokens, output_tokens, web_search_requests) AS token
         WHERE bucket_start >= {start:DateTime('UTC')} AND bucket_start < {end:DateTime('UTC')} AND quantity > 0
+    ),
+    event_cells AS
+    (
+        SELECT *, ledger_cell(hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo,
+                              speed) AS cell
+        FROM allocation_event_cells
+        WHERE month = {month:Date}
     ),
     events_per_cell AS
     (
-        SELECT hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed, token_type,
-               sum(quantity) AS events_total
-        FROM allocation_event_cells
-        WHERE month = {month:Date}
-        GROUP BY hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed, token_type
+        SELECT cell, token_type, sum(quantity) AS events_total
+        FROM event_cells
+        GROUP BY cell, token_type
     ),
     scaled AS
     (
-        SELECT e.hour AS hour, e.workspace_id AS workspace_id, e.api_key_id AS api_key_id, e.model AS model,
+        SELECT cell, e.hour AS hour, e.workspace_id AS workspace_id, e.api_key_id AS api_key_id, e.model AS model,
                e.service_tier AS service_tier, e.context_window AS context_window, e.inference_geo AS inference_geo,
                e.speed AS speed, e.prompt_band AS prompt_band, e.token_type AS token_type,
                e.team AS team, e.feature AS feature, e.env AS env,
@@ -58,14 +65,9 @@ WITH
                   intDiv(toUInt128(a.quantity) * e.quantity, c.events_total)) AS base,
                if(c.events_total <= a.quantity, toUInt128(0),
                   (toUInt128(a.quantity) * e.quantity) % c.events_total) AS remainder
-        FROM allocation_event_cells AS e
-        INNER JOIN authority AS a
-            USING (hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed,
-                   token_type)
-        INNER JOIN events_per_cell AS c
-            USING (hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed,
-                   token_type)
-        WHERE e.month = {month:Date}
+        FROM event_cells AS e
+        INNER JOIN authority AS a USING (cell, token_type)
+        INNER JOIN events_per_cell AS c USING (cell, token_type)
     ),
     event_rows AS
     (
@@ -75,13 +77,11 @@ WITH
         FROM
         (
             SELECT *,
-                   sum(base) OVER cell AS base_sum,
-                   row_number() OVER (PARTITION BY hour, workspace_id, api_key_id, model, service_tier,
-                                      context_window, inference_geo, speed, token_type
+                   sum(base) OVER cell_token AS base_sum,
+                   row_number() OVER (PARTITION BY cell, token_type
                                       ORDER BY remainder DESC, team, feature, env, prompt_band) AS rank
             FROM scaled
-            WINDOW cell AS (PARTITION BY hour, workspace_id, api_key_id, model, service_tier, context_window,
-                            inference_geo, speed, token_type)
+            WINDOW cell_token AS (PARTITION BY cell, token_type)
         )
     ),
     residual_rows AS
@@ -103,9 +103,7 @@ WITH
                    a.inference_geo AS inference_geo, a.speed AS speed, a.token_type AS token_type,
                    a.quantity - ifNull(c.events_total, 0) AS residual
             FROM authority AS a
-            LEFT JOIN events_per_cell AS c
-                USING (hour, workspace_id, api_key_id, model, service_tier, context_window, inference_geo, speed,
-                       token_type)
+            LEFT JOIN events_per_cell AS c USING (cell, token_type)
             WHERE a.quantity > ifNull(c.events_total, 0)
         )
     ),

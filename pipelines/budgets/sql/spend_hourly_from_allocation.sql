@@ -1,5 +1,5 @@
 -- Rollup rows for hours the allocation covers: allocated (Admin-API-authoritative) cost.
-INSERT INTO spend_hourly_staging
+INSERT INTO {build:Identifier}
     (hour, team, feature, env, workspace_id, api_key_id, model, source, spend_usd, unpriced_units, refreshed_at)
 SELECT
     hour, team, feature, env, workspace_id, api_key_id, ledger_model_family(model),

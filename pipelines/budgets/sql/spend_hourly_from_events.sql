@@ -1,7 +1,7 @@
 -- Rollup rows for hours the allocation does not cover yet: usage events priced at list price.
 -- Events are summed per hour and price cell first, then priced by the shared lookup (unit_prices).
 -- A model without a price adds nothing to spend_usd and its units to unpriced_units (never defaulted).
-INSERT INTO spend_hourly_staging
+INSERT INTO {build:Identifier}
     (hour, team, feature, env, workspace_id, api_key_id, model, source, spend_usd, unpriced_units, refreshed_at)
 SELECT
     u.hour, u.team, u.feature, u.env, u.workspace_id, u.api_key_id, u.model_family,
