@@ -16,9 +16,7 @@ from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
-from pipelines.storage.sql_files import Queries
-
-sql = Queries(__file__)
+from pipelines.storage.rebuild import rebuilt
 
 SPEND_COLUMNS = ["day", "scope", "target", "window_kind", "window_start", "window_end", "actual_usd", "expected_usd",
                  "expected_low_usd", "expected_high_usd", "score", "baseline_weeks", "contributors", "top_cell",
@@ -28,13 +26,11 @@ CACHE_COLUMNS = ["day", "kind", "team", "feature", "actual_ratio", "expected_rat
 
 
 def replace_table(client: Client, table: str, rows: list[list[object]], columns: list[str]) -> None:
-    """Write ``rows`` into ``table``'s staging twin and swap the two: a reader, or a process killed at any
-    moment, leaves ``table`` holding the previous refresh or this one whole."""
-    staging = f"{table}_staging"
-    client.command(sql("anomaly_table_clear"), parameters={"table": staging})
-    if rows:
-        client.insert(staging, rows, column_names=columns)
-    client.command(sql("anomaly_table_swap"), parameters={"table": table, "staging": staging})
+    """Replace ``table`` with ``rows``, rebuilt whole and swapped in: a reader, a process killed at any moment, or a
+    refresh running at the same time leaves ``table`` holding one refresh whole."""
+    with rebuilt(client, table) as build:
+        if rows:
+            client.insert(build, rows, column_names=columns)
 
 
 def lines_of(ledger_config: LedgerConfig) -> AnomalyLines:

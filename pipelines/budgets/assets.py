@@ -31,6 +31,7 @@ from pipelines.ledger_config import LedgerConfig
 from pipelines.metadata import markdown_table
 from pipelines.money import usd
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.rebuild import rebuilt
 
 STATUS_COLUMNS = ["budget_id", "period", "period_start", "period_end", "scope", "target", "env", "amount_usd",
                   "spend_usd", "percent", "thresholds_crossed", "projected_usd", "projected_p10_usd",
@@ -110,10 +111,10 @@ def budget_status(context: AssetExecutionContext, clickhouse: ClickHouseResource
     with clickhouse.connect() as client:
         actions = guard_actions(client, min((s.period.start for s in statuses), default=now))
         guarded = [_guarded(s, actions) for s in statuses]
-        client.command("TRUNCATE TABLE budget_status")
-        if statuses:
-            client.insert("budget_status", [_status_row(s, now, g) for s, g in zip(statuses, guarded, strict=True)],
-                          column_names=STATUS_COLUMNS)
+        with rebuilt(client, "budget_status") as build:  # swapped in whole: the alert sensor reads it meanwhile
+            if statuses:
+                client.insert(build, [_status_row(s, now, g) for s, g in zip(statuses, guarded, strict=True)],
+                              column_names=STATUS_COLUMNS)
     context.log.info("%d budget periods evaluated", len(statuses))
     table = markdown_table(
         ["budget", "period", "scope", "spend", "amount", "percent", "crossed", "period end", "unpriced usage",

@@ -20,7 +20,6 @@ refresh, or a rollup changed by anyone else rebuild that whole window.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +28,7 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.budgets.periods import period_of
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.rebuild import rebuilt
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
@@ -42,9 +42,6 @@ ROLLUP_TABLE = "spend_hourly"
 # A write whose block was stamped up to this long before a refresh started may commit after the refresh read
 # the changes: the next refresh reads this far back again and skips the changes the last one had seen.
 IN_FLIGHT = timedelta(minutes=10)
-# A refresh takes seconds: the build table of one that started this much earlier and is still there was left by a
-# refresh that was killed, and the next refresh drops it (one that merely overlaps keeps its own).
-ABANDONED_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,8 @@ def refresh_spend_rollup(ch: ClickHouseResource, now: datetime) -> RollupRefresh
 
 
 def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: datetime) -> None:
-    """Build the whole rollup in a table of this refresh's own and exchange it with ``spend_hourly``.
+    """Build the whole rollup in a table of this refresh's own and exchange it with ``spend_hourly``
+    (``pipelines.storage.rebuild``).
 
     The months before ``start``'s are attached as they are (hard links: no row is read), its earlier hours copied,
     the hours from ``start`` on rebuilt. The exchange is one rename on disk, so a reader, or a crash of the server,
@@ -153,31 +151,20 @@ def _rebuild(client: Client, start: datetime, until: datetime | None, stamp: dat
     own because on a server nothing serialises refreshes: two runs filling one shared staging table counted months
     twice or three times, or swapped in an empty rollup (tests/budgets/test_spend_crash.py).
     """
-    build = _build_table(stamp) + f"_{uuid.uuid4().hex[:8]}"
-    client.command(sql("spend_hourly_build_create"), parameters={"build": build})
-    month_start = _month_start(start)
-    for [partition_id] in client.query(sql("spend_hourly_months_before"),
-                                       parameters={"month_start": month_start}).result_rows:
-        client.command(sql("spend_hourly_attach_month"), parameters={"build": build, "partition_id": partition_id})
-    if start > month_start:
-        client.command(sql("spend_hourly_keep_before"),
-                       parameters={"build": build, "month_start": month_start, "from": start})
-    if until is not None and until > start:
-        client.command(sql("spend_hourly_from_allocation"),
-                       parameters={"build": build, "from": start, "until": until, "refreshed_at": stamp})
-    events_from = max(start, until) if until is not None else start
-    client.command(sql("spend_hourly_from_events"),
-                   parameters={"build": build, "from": events_from, "refreshed_at": stamp})
-    client.command(sql("spend_hourly_swap"), parameters={"build": build})
-    abandoned = client.query(sql("spend_hourly_builds_started_before"),
-                             parameters={"before": _build_table(stamp - ABANDONED_AFTER)}).result_rows
-    for name in [build, *(name for [name] in abandoned)]:  # its own now holds the rollup it replaced
-        client.command("DROP TABLE IF EXISTS {name:Identifier}", parameters={"name": name})
-
-
-def _build_table(started: datetime) -> str:
-    """The name of the build table of a refresh started at ``started`` (names sort by it), without its suffix."""
-    return f"spend_hourly_build_{started:%Y%m%d%H%M%S%f}"
+    with rebuilt(client, "spend_hourly") as build:
+        month_start = _month_start(start)
+        for [partition_id] in client.query(sql("spend_hourly_months_before"),
+                                           parameters={"month_start": month_start}).result_rows:
+            client.command(sql("spend_hourly_attach_month"), parameters={"build": build, "partition_id": partition_id})
+        if start > month_start:
+            client.command(sql("spend_hourly_keep_before"),
+                           parameters={"build": build, "month_start": month_start, "from": start})
+        if until is not None and until > start:
+            client.command(sql("spend_hourly_from_allocation"),
+                           parameters={"build": build, "from": start, "until": until, "refreshed_at": stamp})
+        events_from = max(start, until) if until is not None else start
+        client.command(sql("spend_hourly_from_events"),
+                       parameters={"build": build, "from": events_from, "refreshed_at": stamp})
 
 
 def read_daily_spend(client: Client, since: datetime, hour_of_day: int = 0) -> list[DailySpend]:

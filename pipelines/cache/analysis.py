@@ -21,6 +21,7 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.cache.minimums import load_cache_minimums
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.rebuild import rebuilt
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
@@ -92,11 +93,11 @@ def _resume_day(window_start: datetime, first_day: date, rollup_last_day: date |
 
 
 def _refresh_events(client: Client, start: datetime, end: datetime, day: date, lookback_days: int,
-                    stamp: datetime) -> PrefixCoverage:
+                    stamp: datetime, opportunities: str) -> PrefixCoverage:
     _rewrite_daily(client, "cache_feature_daily", sql("cache_feature_daily_from_events"), day, computed_at=stamp)
     _rewrite_daily(client, "cache_waste_daily", sql("cache_waste_daily_from_events"), day, until=end, computed_at=stamp)
     client.command(sql("cache_opportunities_from_events"), parameters={
-        "start": start, "end": end, "lookback_days": lookback_days, "computed_at": stamp})
+        "target": opportunities, "start": start, "end": end, "lookback_days": lookback_days, "computed_at": stamp})
     window = {"start": start, "end": end}
     return PrefixCoverage(*client.query(sql("cache_prefix_coverage"), parameters=window).result_rows[0])
 
@@ -104,22 +105,24 @@ def _refresh_events(client: Client, start: datetime, end: datetime, day: date, l
 def refresh_cache_analysis(ch: ClickHouseResource, lookback_days: int = DAYS_PER_MONTH,
                            cache_minimums: Mapping[str, int] | None = None) -> CacheRefresh:
     """Reload the cache minimums (bundled, with ``cache_minimums`` from LEDGER_CONFIG on top), rewrite the
-    rollups of the window and replace the opportunities."""
+    rollups of the window and replace the opportunities (rebuilt whole and swapped in), one refresh at a time (the
+    server lock ``cache_analysis``: two rewriting the same days at once would each delete them and both insert)."""
     if lookback_days < 1:
         raise ValueError("lookback_days must be at least 1")
     stamp = datetime.now(UTC)
     lookback = timedelta(days=lookback_days)
     coverage, start, rewritten_from = PrefixCoverage(), None, []
-    with ch.connect() as client:
+    with ch.exclusive("cache_analysis") as client:
         minimums = load_cache_minimums(client, cache_minimums or {})
         events_first, events_end, events_last, admin_first, admin_end, admin_last = \
             client.query(sql("cache_analysis_extent")).result_rows[0]
         events_end, admin_end = _utc(events_end), _utc(admin_end)
-        client.command("TRUNCATE TABLE cache_opportunities")
-        if events_end:
-            start = events_end - lookback
-            rewritten_from.append(_resume_day(start, events_first, events_last))
-            coverage = _refresh_events(client, start, events_end, rewritten_from[-1], lookback_days, stamp)
+        with rebuilt(client, "cache_opportunities") as opportunities:
+            if events_end:
+                start = events_end - lookback
+                rewritten_from.append(_resume_day(start, events_first, events_last))
+                coverage = _refresh_events(client, start, events_end, rewritten_from[-1], lookback_days, stamp,
+                                           opportunities)
         if admin_end:
             rewritten_from.append(_resume_day(admin_end - lookback, admin_first, admin_last))
             _rewrite_daily(client, "cache_key_daily", sql("cache_key_daily_from_admin"), rewritten_from[-1],

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
+from pipelines.storage.rebuild import rebuilt
+
 MINIMUMS_FILE = Path(__file__).with_name("cache_minimums.csv")
 
 
@@ -30,8 +32,8 @@ def minimum_rows(overrides: Mapping[str, int]) -> list[list[object]]:
 
 
 def load_cache_minimums(client: Client, overrides: Mapping[str, int]) -> list[list[object]]:
-    """Replace the ``cache_minimums`` table with the bundled and configured minimums."""
+    """Replace the ``cache_minimums`` table with the bundled and configured minimums (rebuilt whole and swapped in)."""
     rows = minimum_rows(overrides)
-    client.command("TRUNCATE TABLE cache_minimums")
-    client.insert("cache_minimums", rows, column_names=["model", "min_prefix_tokens", "origin"])
+    with rebuilt(client, "cache_minimums") as build:
+        client.insert(build, rows, column_names=["model", "min_prefix_tokens", "origin"])
     return rows

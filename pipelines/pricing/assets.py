@@ -12,6 +12,7 @@ from pipelines.metadata import markdown_table
 from pipelines.pricing.config import PriceOverride, PricingConfig
 from pipelines.pricing.list_prices import PER_MILLION, TOKEN_TYPES, multiplier_table, price_table, service_price_table
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.rebuild import rebuilt
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
@@ -51,8 +52,8 @@ def load_prices(ch: ClickHouseResource, overrides: Sequence[PriceOverride] = ())
         for table, table_rows, columns in (("model_prices", rows, PRICE_COLUMNS),
                                            ("price_multipliers", multipliers, MULTIPLIER_COLUMNS),
                                            ("service_prices", services, SERVICE_COLUMNS)):
-            client.command("TRUNCATE TABLE {table:Identifier}", parameters={"table": table})
-            client.insert(table, table_rows, column_names=columns)
+            with rebuilt(client, table) as build:
+                client.insert(build, table_rows, column_names=columns)
         rebuild_unit_prices(ch)
     return rows
 
@@ -61,11 +62,12 @@ def rebuild_unit_prices(ch: ClickHouseResource) -> list[tuple]:
     """Relearn the cost report's rates and rebuild ``unit_prices`` from the list prices and them; returns
     (origin, rows, models, some models) per origin."""
     with ch.connect() as client:
-        client.command("TRUNCATE TABLE learned_unit_prices")
-        client.command(sql("learned_unit_prices_of_reports"), parameters={"computed_at": datetime.now(UTC)})
-        client.command("TRUNCATE TABLE unit_prices")
-        client.command(sql("unit_prices_of_list_prices"))
-        client.command(sql("unit_prices_of_learned_rates"))
+        with rebuilt(client, "learned_unit_prices") as build:
+            client.command(sql("learned_unit_prices_of_reports"),
+                           parameters={"target": build, "computed_at": datetime.now(UTC)})
+        with rebuilt(client, "unit_prices") as build:
+            client.command(sql("unit_prices_of_list_prices"), parameters={"target": build})
+            client.command(sql("unit_prices_of_learned_rates"), parameters={"target": build})
         return client.query(sql("unit_prices_summary")).result_rows
 
 

@@ -34,6 +34,7 @@ from pipelines import settings
 from pipelines.secrets import reveal, secret
 from pipelines.storage.local_server import LocalServer
 from pipelines.storage.migrations import SchemaStatus, apply_migrations, check_schema, schema_status
+from pipelines.storage.server_lock import server_lock
 
 _schema_ready: set[str] = set()  # databases this process has migrated or checked (keyed by DSN)
 _schema_guard = threading.Lock()
@@ -169,6 +170,18 @@ class ClickHouseResource(ConfigurableResource):
         finally:
             del sessions[dsn]
             client.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[Client]:
+        """``connect()`` for a write that must not run twice at once: holds the server lock ``name``
+        (``server_lock.py``) for as long as the ``with`` lasts, so a second process waits for the first to end."""
+        with self.connect() as client:
+            heartbeats = self._client(self._dsn())
+            try:
+                with server_lock(client, name, heartbeats=heartbeats):
+                    yield client
+            finally:
+                heartbeats.close()
 
     def _client(self, dsn: str) -> Client:
         problem = dsn_problem(dsn)

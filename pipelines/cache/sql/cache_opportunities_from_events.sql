@@ -8,8 +8,9 @@
 -- Costs of the prefix tokens at the effective list price of the use's day (tier multiplier applied):
 -- uncached (input price), with a 5m cache (reads + 5m writes), with a 1h cache (reads + 1h writes).
 -- saving = uncached - the cheaper cache; only prefixes with a positive saving and a price for every
--- use are kept. monthly_saving_usd = saving_usd * 30 / lookback_days.
-INSERT INTO cache_opportunities
+-- use are kept. monthly_saving_usd = saving_usd * 30 / lookback_days. Written into {target}, the rebuild's table of
+-- cache_opportunities.
+INSERT INTO {target:Identifier}
     (computed_at, window_start, window_end, lookback_days, team, feature, model, prompt_prefix_hash,
      prefix_tokens, min_prefix_tokens, uses, first_use, last_use, windows_5m, windows_1h,
      uncached_cost_usd, cost_5m_usd, cost_1h_usd, recommended_ttl, saving_usd, monthly_saving_usd)

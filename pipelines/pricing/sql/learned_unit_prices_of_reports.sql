@@ -1,7 +1,8 @@
 -- What the cost report teaches (docs/finance.md "Prices learned from the cost report"): per day and cell,
 -- the report's token amount over the Admin API's quantity of the same day, model family, token type, tier,
--- context window, inference geo and speed (a report line that does not say its speed is taken as standard).
-INSERT INTO learned_unit_prices
+-- context window, inference geo and speed (a report line that does not say its speed is taken as standard); written
+-- into {target}, the rebuild's table of learned_unit_prices.
+INSERT INTO {target:Identifier}
     (date, model, token_type, service_tier, context_window, inference_geo, speed, quantity, amount_usd, usd_per_unit,
      computed_at)
 SELECT r.date, r.family, r.token_type, r.service_tier, r.context_window, r.inference_geo, r.speed, u.quantity,

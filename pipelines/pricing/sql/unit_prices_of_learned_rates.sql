@@ -2,8 +2,9 @@
 -- files) is priced, from each day the cost report covers, at the rate the report taught that day
 -- (learned_unit_prices, all workspaces together); later days keep the last rate until the next one. The
 -- Admin API tells only '0-200k' from '200k-1M': a '0-200k' rate prices every band, unless the report also
--- taught a '200k-1M' rate for the cell that day, which then prices the long band.
-INSERT INTO unit_prices (price_cell, token_type, effective_from, usd_per_unit, origin)
+-- taught a '200k-1M' rate for the cell that day, which then prices the long band. Written into {target}, the
+-- rebuild's table, which already holds the list half.
+INSERT INTO {target:Identifier} (price_cell, token_type, effective_from, usd_per_unit, origin)
 SELECT price_cell, token_type, date, argMax(rate, exact), 'learned'
 FROM
 (
@@ -14,5 +15,5 @@ FROM
     ARRAY JOIN if(context_window = '200k-1M', ['200k-1M'], arrayMap(pair -> pair.1, ledger_prompt_bands())) AS band
     GROUP BY price_cell, token_type, date, exact
 )
-WHERE price_cell NOT IN (SELECT price_cell FROM unit_prices WHERE origin = 'list')
+WHERE price_cell NOT IN (SELECT price_cell FROM {target:Identifier} WHERE origin = 'list')
 GROUP BY price_cell, token_type, date

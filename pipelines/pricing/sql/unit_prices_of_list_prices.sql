@@ -1,10 +1,10 @@
--- The list half of the price lookup (unit_prices, migration 0090): for every model family, prompt band
+-- The list half of the price lookup (unit_prices, migration 0090; written into {target}, the rebuild's table): for every model family, prompt band
 -- (ledger_prompt_bands), service tier, speed and inference geo with a price, USD per unit of each token type
 -- from each date any part of that price changes. Base: the family's schedule in force that day (its rows of
 -- the latest effective_from), the row with the greatest prompt_tokens_above the band exceeds. Times the
 -- multiplier of each dimension in force that day (the family's own row, else the '*' row); a value without
 -- one has no price. Web search: per request, from service_prices, the same in every cell.
-INSERT INTO unit_prices (price_cell, token_type, effective_from, usd_per_unit, origin)
+INSERT INTO {target:Identifier} (price_cell, token_type, effective_from, usd_per_unit, origin)
 WITH
     bands AS (SELECT pair.1 AS band, pair.2 AS lower_bound FROM (SELECT arrayJoin(ledger_prompt_bands()) AS pair)),
     schedules AS

@@ -1,2 +1,0 @@
--- Empty a staging table before a refresh writes into it ({table}: spend_anomalies_staging or cache_breaks_staging).
-TRUNCATE TABLE {table:Identifier}

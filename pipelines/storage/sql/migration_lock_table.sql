@@ -1,4 +1,0 @@
--- The migration lock table's uuid and its age in seconds, if there is one.
-SELECT toString(uuid), dateDiff('second', metadata_modification_time, now())
-FROM system.tables
-WHERE database = currentDatabase() AND name = 'schema_migration_lock'
