@@ -84,6 +84,15 @@ def test_a_process_that_loaded_the_code_location_exits_without_the_collectors_fi
     assert completed.stdout.strip().splitlines()[-1] == "frozen True"
 
 
+def test_loading_the_code_location_imports_no_library_only_some_assets_need() -> None:
+    """Every process that loads the code location pays for its imports (the fixed cost of a run,
+    docs/performance.md): pyarrow and numpy (Parquet files, shipped lines) and altair (the statement's charts) are
+    imported by what uses them."""
+    check = "import sys, pipelines.definitions; print(sorted({'altair', 'numpy', 'pyarrow'} & set(sys.modules)))"
+    completed = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
 def registered(defs: Definitions) -> set[str]:
     """Every asset, job, schedule and sensor of a code location, by name."""
     return ({key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
