@@ -134,6 +134,7 @@ def _phases(trace: dict, spawned: float, run: Timed) -> dict[str, Timed]:
         return Timed(last.wall_s - first.wall_s, last.cpu_s - first.cpu_s)
 
     def trips(phase: str) -> Timed:
+        """The time of the HTTP requests within the phase, and (in place of CPU time) how many they were."""
         first, last = marks[f"{phase}_start"].wall_s, marks[f"{phase}_end"].wall_s
         inside = [(a, b) for a, b in trace["trips"] if b > first and a < last]
         return Timed(sum(min(b, last) - max(a, first) for a, b in inside), float(len(inside)))
