@@ -1,11 +1,12 @@
-"""Budget and anomaly tick times versus the number of raw events: they must not grow with them.
+"""Budget and anomaly tick times versus the number of raw events: they must not grow with them. On both paths.
 
 100 budgets over a generated organisation (40 scope combinations x 3 models, every hour of the month so far),
 and the anomaly lines of LEDGER_CONFIG over the same traffic. Measured at each event count in its own
-database: the spend-rollup refresh and the cache analysis (asset runs; they read the events, so they grow)
-and the ``budget_alerts`` and ``anomaly_alerts`` sensor ticks (they read only the rollups, so they should
-not). Prints the figures and their ratios. ``python -m bench.budget_tick [--sizes 100000,1000000]``;
-``make bench`` (bench/run.py) calls ``measure()`` with its sizes.
+database, on the product's local server and on the embedded reference (bench/harness.py): the spend-rollup
+refresh and the cache analysis (asset runs; they read the events, so they grow) and the ``budget_alerts`` and
+``anomaly_alerts`` sensor ticks (they read only the rollups, so they should not). Prints the figures and their
+ratios. ``python -m bench.budget_tick [--sizes 100000,1000000]``; ``make bench`` (bench/run.py) calls
+``measure()`` with its sizes.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 from dagster import DagsterInstance, build_sensor_context
 
+from bench.harness import PATHS, database, resource
 from pipelines.alerts.clock import Clock
 from pipelines.alerts.slack import SlackResource
 from pipelines.anomalies.sensors import anomaly_alerts
@@ -49,19 +51,19 @@ SENSORS = {"budget": budget_alerts, "anomaly": anomaly_alerts}
 
 DESCRIPTION = f"""100 budgets (team, feature, workspace, api key and org scopes; daily and monthly) and the anomaly
 lines (every scope kind, three baseline weeks) over a generated organisation (40 scope combinations x 3 models,
-every hour of October 2026 up to the 28th, 12:00), at each event count in its own database. The spend-rollup
-refresh and the cache analysis (asset runs) read the events, so they grow with them; the `budget_alerts`
-and `anomaly_alerts` sensor ticks read only the rollups (`spend_hourly`: one row per hour, scope and model;
-the daily cache rollups), so they must not. Ticks of all sizes are interleaved (a busy machine slows them
-alike); after one tick that sends what is due, the median of the steady-state ticks is compared. Target:
-tick time at the largest size / smallest <= {TICK_RATIO_TARGET}.
+every hour of October 2026 up to the 28th, 12:00), at each event count in its own database, on each path (the
+product's local server, and the embedded reference). The spend-rollup refresh and the cache analysis (asset runs)
+read the events, so they grow with them; the `budget_alerts` and `anomaly_alerts` sensor ticks read only the
+rollups (`spend_hourly`: one row per hour, scope and model; the daily cache rollups), so they must not. Ticks of
+all sizes and both paths are interleaved (a busy machine slows them alike); after one tick that sends what is due,
+the median of the steady-state ticks is compared. Target: tick time at the largest size / smallest <=
+{TICK_RATIO_TARGET}, on each path.
 
-Where a ratio goes over the target, look at the *db session open* column: the ticks' queries read only
-the rollups, but each tick opens one embedded chDB session, and opening it costs more the more data the
-database holds (measured: about 170 ms at 1M events and 350 ms at 10M on this machine, whatever the number
-of parts), so that part of the tick grows with the stored events. *without session* subtracts it: the
-ticks' own work. What would close the gap: a ClickHouse server (`CLICKHOUSE_DSN`), where a connection
-loads nothing; embedded, a session kept open by the sensor's process between ticks."""
+*db session open* is what opening the tick's one database session costs: on the server path a clickhouse-connect
+HTTP client (its first queries: the server's version and settings), which does not depend on the data; embedded,
+opening chDB, which costs more the more data the database holds (measured before the move to a server: about
+170 ms at 1M events and 350 ms at 10M on this machine, whatever the number of parts). *without session*
+subtracts it: the ticks' own work."""
 
 
 def budgets(count: int = 100) -> list[dict]:
@@ -90,8 +92,9 @@ def generate(ch: ClickHouseResource, first: int, count: int, batch: int = 250_00
 class TickBench:
     """One database with ``events`` generated events and fresh rollups, ticked by both sensors."""
 
-    def __init__(self, home: Path, events: int) -> None:
-        self.ch = ClickHouseResource(ledger_home=str(home))
+    def __init__(self, path: str, home: Path, events: int) -> None:
+        self.path = path
+        self.ch: ClickHouseResource = resource(path, home)
         load_prices(self.ch)
         with self.ch.connect() as client:  # one session, as one ingest run: merges proceed while it lasts
             generate(self.ch, 0, events)
@@ -147,8 +150,9 @@ def _ledger_config(path: Path) -> Iterator[None]:
 
 
 def measure(workdir: Path, sizes: list[int], ticks: int = 15) -> list[dict]:
-    """One row per size, for bench.run's table. Each size has its own database; the ticks of all sizes are
-    interleaved, so a busy machine slows them alike and the ratio stays meaningful."""
+    """One row per size and path, for bench.run's table. Each has its own database (on the server path, its own
+    local server); the ticks of all of them are interleaved, so a busy machine slows them alike and the ratios stay
+    meaningful."""
     home = workdir / "budget_tick"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -157,8 +161,12 @@ def measure(workdir: Path, sizes: list[int], ticks: int = 15) -> list[dict]:
         "slack_channel": "#bench", "baseline_weeks": 3, "min_baseline_weeks": 3}}))
     logging.disable(logging.WARNING)  # the first tick of each size "sends" its alerts to the log
     try:
-        with _ledger_config(config):
-            benches = [TickBench(home / f"db-{size}", size) for size in sorted(sizes)]
+        with _ledger_config(config), ExitStack() as servers:
+            benches = []
+            for path in PATHS:
+                for size in sorted(sizes):
+                    servers.enter_context(database(path, home / f"{path}-{size}"))
+                    benches.append(TickBench(path, home / f"{path}-{size}", size))
             for _ in range(ticks):
                 for bench in benches:
                     bench.tick()
@@ -166,15 +174,16 @@ def measure(workdir: Path, sizes: list[int], ticks: int = 15) -> list[dict]:
     finally:
         logging.disable(logging.NOTSET)
         shutil.rmtree(home, ignore_errors=True)
-    first = benches[0]
     rows = []
     for bench in benches:
+        first = next(b for b in benches if b.path == bench.path)  # the smallest size of the same path
         session = statistics.median(bench.sessions)
         ratio = {name: bench.median(name) / first.median(name) for name in SENSORS}
         own = {name: (bench.median(name) - session) / (first.median(name) - statistics.median(first.sessions))
                for name in SENSORS}
         rows.append({
             "events": f"{bench.stored:,}",
+            "path": bench.path,
             "rollup rows": f"{bench.refresh.rows:,}",
             "rollup / cache refresh (s)": f"{bench.refresh_s:.2f} / {bench.cache_refresh_s:.2f}",
             "budget tick median (ms)": f"{bench.median('budget') * 1000:.0f}",
@@ -186,8 +195,8 @@ def measure(workdir: Path, sizes: list[int], ticks: int = 15) -> list[dict]:
         })
         for name in SENSORS:
             met = "met" if ratio[name] <= TICK_RATIO_TARGET else "MISSED"
-            print(f"{name} tick at {bench.stored:>12,} events: median {bench.median(name) * 1000:.0f} ms, "
-                  f"{ratio[name]:.2f}x the smallest (target <= {TICK_RATIO_TARGET}: {met}); without the session "
+            print(f"{name} tick at {bench.stored:>12,} events, {bench.path}: median {bench.median(name) * 1000:.0f} "
+                  f"ms, {ratio[name]:.2f}x the smallest (target <= {TICK_RATIO_TARGET}: {met}); without the session "
                   f"open ({session * 1000:.0f} ms): {own[name]:.2f}x", flush=True)
         print(f"  rollup refresh {bench.refresh_s:.2f} s ({bench.refresh.rows:,} rows), cache analysis "
               f"{bench.cache_refresh_s:.2f} s", flush=True)
@@ -201,12 +210,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = sorted(int(part) for part in args.sizes.split(",") if part.strip())
     print(f"100 budgets and the anomaly lines, {HOURS} hours of the month so far, 40 scope combinations x 3 models, "
-          "embedded chDB")
+          f"on {' and '.join(PATHS)}")
     with tempfile.TemporaryDirectory(prefix="budget-tick-") as workdir:
         rows = measure(Path(workdir), sizes, args.ticks)
     print(markdown_table(list(rows[0]), [list(r.values()) for r in rows]))
-    print(f"budget / anomaly tick time at {rows[-1]['events']} vs {rows[0]['events']} events "
-          f"({sizes[-1] / sizes[0]:.0f}x the events): {rows[-1]['budget / anomaly tick vs smallest']}")
+    for row in rows[len(sizes) - 1::len(sizes)]:
+        print(f"{row['path']}: budget / anomaly tick time at {row['events']} vs {rows[0]['events']} events "
+              f"({sizes[-1] / sizes[0]:.0f}x the events): {row['budget / anomaly tick vs smallest']}")
 
 
 if __name__ == "__main__":

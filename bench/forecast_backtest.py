@@ -30,6 +30,7 @@ from pipelines.events.ingest import ingest_landing_zone
 from pipelines.metadata import markdown_table
 from pipelines.pricing.assets import load_prices
 from pipelines.storage.clickhouse import ClickHouseResource
+from pipelines.storage.local_server import LocalServer
 from pipelines.storage.sql_files import Queries
 
 sql = Queries(__file__)
@@ -198,6 +199,7 @@ def measure(workdir: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     try:
         demo_cases = demo_series(home)
     finally:
+        LocalServer(home / "ledger").stop()  # demo_series's database started it
         shutil.rmtree(home, ignore_errors=True)
     generated = [_row(name, score(p for month in GENERATED_MONTHS for p in backtest_month(series, month)))
                  for name, series in generated_cases().items()]

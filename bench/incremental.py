@@ -1,24 +1,24 @@
-"""What an hourly run reads after a month of history, from ClickHouse's own profile counters.
+"""What an hourly run reads after a month of history, from ClickHouse's own profile counters, on both paths.
 
-The history is benchmark 2's month (``bench/month.py``: October 2026, allocated), or one of
-``DEFAULT_EVENTS`` events when run alone. It is now 2026-11-01 01:00 and the spend rollup was refreshed
+The history is benchmark 2's month (``bench/month.py``: October 2026, allocated; each path has its copy), or one
+of ``DEFAULT_EVENTS`` events when run alone. It is now 2026-11-01 01:00 and the spend rollup was refreshed
 an hour ago. Each step of the hourly run is measured by diffing ``system.events`` (SelectedRows /
-SelectedMarks / SelectedParts / InsertedRows) around it, in a fresh process of its own so no other work
-mixes in; chDB has no ``system.query_log``.
+SelectedMarks / SelectedParts / InsertedRows) around it, in a fresh process of its own (on the server path, with a
+server of its own started for it) so no other work mixes in; chDB has no ``system.query_log``, so the counters
+are the measure both paths have.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench.harness import PATHS, database, resource, run_child
 from bench.month import END, HOURS, MONTH, build_month, ledger_config, month_home
 from pipelines.admin_api.assets import USAGE_LATE_HOURS
 from pipelines.admin_api.collect import fetch_time, replace_usage_range
@@ -39,7 +39,8 @@ COUNTERS = ["SelectedRows", "SelectedMarks", "SelectedParts", "InsertedRows"]
 DESCRIPTION = f"""After a month of history ({HOURS} hours of October 2026 from benchmark 2, allocated, spend rollup
 refreshed), the run of 2026-11-01 01:00: what each step reads, from ClickHouse's own profile counters
 (`system.events` SelectedRows / SelectedMarks / SelectedParts / InsertedRows, diffed around the step in a
-process of its own; chDB has no `system.query_log`), against the rows stored in the tables it reads.
+process of its own; chDB has no `system.query_log`), against the rows stored in the tables it reads, on each path
+(the server path on a server of its own, which counts its own log flushes too).
 Rows read include system tables: every database session reads about 2,000 rows of them (clickhouse-connect
 loads `system.settings` on connect; the table's first row). Marks and parts count MergeTree data only.
 
@@ -87,11 +88,11 @@ def _write_hour(path: Path, hour: datetime, count: int) -> None:  # event ids ca
             }) + "\n")
 
 
-def _work(home: Path) -> list[dict]:
+def _work(path: str, home: Path) -> list[dict]:
     """Runs inside the child process: set up, then measure each step of the hourly run."""
-    ch = ClickHouseResource(ledger_home=str(home))
+    ch = resource(path, home)
     if not stored_events(ch).count:
-        ch = build_month(home, DEFAULT_EVENTS)
+        build_month(ch, DEFAULT_EVENTS)
     events = stored_events(ch).count
     if not ch.query_rows(sql("allocation_of_month_summary"), {"month": MONTH})[0][0]:
         allocate_month(ch, MONTH, ledger_config())
@@ -117,6 +118,7 @@ def _work(home: Path) -> list[dict]:
         in_tables = sum(stored.get(table, 0) for table in tables)
         rows.append({
             "step": name,
+            "path": path,
             "rows read": f"{read:,}",
             "marks read": f"{after['SelectedMarks'] - before['SelectedMarks']:,}",
             "parts read": f"{after['SelectedParts'] - before['SelectedParts']:,}",
@@ -146,22 +148,21 @@ def _work(home: Path) -> list[dict]:
 
 
 def measure(workdir: Path) -> list[dict]:
-    """Uses benchmark 2's month when it is there and untouched, else generates one of DEFAULT_EVENTS events."""
-    home = month_home(workdir)
-    if (home / DONE_MARKER).exists():  # an earlier run has added its hour and dropped the allocation
-        shutil.rmtree(home)
-    process = subprocess.Popen([sys.executable, "-m", "bench.incremental", str(home)],
-                               stdout=subprocess.PIPE, text=True)
-    _, status, _usage = os.wait4(process.pid, 0)
-    output = process.stdout.read() if process.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError("incremental benchmark failed")
-    rows = json.loads(output.strip().splitlines()[-1])
+    """Uses benchmark 2's month of each path when it is there and untouched, else generates one of DEFAULT_EVENTS
+    events. The rows of a step are together: the server path's, then the embedded one's."""
+    by_path = []
+    for path in PATHS:
+        home = month_home(workdir, path)
+        if (home / DONE_MARKER).exists():  # an earlier run has added its hour and dropped the allocation
+            shutil.rmtree(home)
+        with database(path, home):
+            by_path.append(run_child("bench.incremental", path, str(home)).result)
+    rows = [row for steps in zip(*by_path, strict=True) for row in steps]
     for row in rows:
-        print(f"{row['step']:<70} read {row['rows read']:>12} rows of {row['rows stored in the tables read']} "
-              f"= {row['read / stored']}, {row['seconds']} s", flush=True)
+        print(f"{row['step']:<70} {row['path']:>8}: read {row['rows read']:>12} rows of "
+              f"{row['rows stored in the tables read']} = {row['read / stored']}, {row['seconds']} s", flush=True)
     return rows
 
 
 if __name__ == "__main__":
-    print(json.dumps(_work(Path(sys.argv[1]))))
+    print(json.dumps(_work(sys.argv[1], Path(sys.argv[2]))))

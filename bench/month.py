@@ -3,7 +3,7 @@
 October 2026 (744 hours): ``events`` usage events (``sql/bench/month_of_events_generated.sql``), the Admin
 API usage derived from them with residuals and over-counted cells, a cost report for all but the last two
 days (those stay provisional, as when the report lags) and the bundled list prices. Both benchmarks use
-the same database (``<workdir>/db``); ``bench/run.py`` deletes it at the end.
+the same month, one database per path (``<workdir>/month-<path>``); ``bench/run.py`` deletes them at the end.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ COST_REPORT_UNTIL = END - timedelta(days=2)
 BATCH = 2_000_000
 
 
-def month_home(workdir: Path) -> Path:
-    return workdir / "db"
+def month_home(workdir: Path, path: str) -> Path:
+    return workdir / f"month-{path}"
 
 
 def ledger_config() -> AttributionConfig:
@@ -41,14 +41,13 @@ def ledger_config() -> AttributionConfig:
     )
 
 
-def build_month(home: Path, events: int) -> ClickHouseResource:
-    """The month's history in a database at ``home``: generated into a new database, reused if it holds it."""
-    ch = ClickHouseResource(ledger_home=str(home))
+def build_month(ch: ClickHouseResource, events: int) -> None:
+    """The month's history in the database of ``ch``: generated into an empty database, kept if it holds it."""
     stored = stored_events(ch).count
     if stored == events:
-        return ch
+        return
     if stored:
-        raise ValueError(f"{home} holds {stored:,} events, not a generated month of {events:,}: delete it")
+        raise ValueError(f"{ch.describe()} holds {stored:,} events, not a generated month of {events:,}: delete it")
     started = time.perf_counter()
     load_prices(ch)
     for first in range(0, events, BATCH):
@@ -62,4 +61,3 @@ def build_month(home: Path, events: int) -> ClickHouseResource:
     ch.command("OPTIMIZE TABLE usage_events FINAL")  # as after the background merges of a month
     print(f"generated a month of {events:,} events and its Admin API rows in {time.perf_counter() - started:.0f} s",
           flush=True)
-    return ch

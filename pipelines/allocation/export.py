@@ -22,29 +22,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from pipelines.allocation.discounts import ANALYTICS_COLUMNS, AnalyticsMonth, spread
 from pipelines.allocation.rounding import CENT
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 sql = Queries(__file__)
 
 EXPORT_COLUMNS = ("month", "cost_center", "team", "feature", "env", "model", "input_tokens", "cache_write_5m_tokens",
                   "cache_write_1h_tokens", "cache_read_tokens", "output_tokens", "web_search_requests",
                   "list_cost_usd", "allocated_cost_usd", "share", "provisional", "cost_type", "priced_from")
-PARQUET_SCHEMA = pa.schema(
-    [pa.field(name, pa.string()) for name in EXPORT_COLUMNS[:6]]
-    + [pa.field(name, pa.uint64()) for name in EXPORT_COLUMNS[6:12]]
-    + [pa.field("list_cost_usd", pa.decimal128(20, 2)), pa.field("allocated_cost_usd", pa.decimal128(20, 2)),
-       pa.field("share", pa.decimal128(9, 6)), pa.field("provisional", pa.bool_()),
-       pa.field("cost_type", pa.string()), pa.field("priced_from", pa.string())]
-)
-ANALYTICS_PARQUET_SCHEMA = pa.schema([*PARQUET_SCHEMA, *(pa.field(name, pa.decimal128(20, 2))
-                                                        for name in ANALYTICS_COLUMNS)])
 CORRECTION_COLUMNS = ("cost_center", "team", "previous_usd", "corrected_usd", "delta_usd")
 ALLOCATED, PROVISIONAL = EXPORT_COLUMNS.index("allocated_cost_usd"), EXPORT_COLUMNS.index("provisional")
 
@@ -88,7 +80,29 @@ def _csv_bytes(rows: list[list[object]], columns: tuple[str, ...] = EXPORT_COLUM
     return buffer.getvalue().encode()
 
 
-def _parquet_bytes(rows: list[list[object]], schema: pa.Schema = PARQUET_SCHEMA) -> bytes:
+def _parquet_schema(analytics: bool) -> pa.Schema:
+    """The Parquet file's columns; ``analytics``: with the Analytics API's three (docs/finance.md).
+
+    pyarrow is imported when a file is written, not with this module: every process that loads the code location
+    imports it, and most write no file (pyarrow and numpy are a tenth of a second of CPU: docs/performance.md)."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [pa.field(name, pa.string()) for name in EXPORT_COLUMNS[:6]]
+        + [pa.field(name, pa.uint64()) for name in EXPORT_COLUMNS[6:12]]
+        + [pa.field("list_cost_usd", pa.decimal128(20, 2)), pa.field("allocated_cost_usd", pa.decimal128(20, 2)),
+           pa.field("share", pa.decimal128(9, 6)), pa.field("provisional", pa.bool_()),
+           pa.field("cost_type", pa.string()), pa.field("priced_from", pa.string())]
+    )
+    if analytics:
+        schema = pa.schema([*schema, *(pa.field(name, pa.decimal128(20, 2)) for name in ANALYTICS_COLUMNS)])
+    return schema
+
+
+def _parquet_bytes(rows: list[list[object]], schema: pa.Schema) -> bytes:
+    import pyarrow as pa  # with the file (_parquet_schema)
+    import pyarrow.parquet as pq
+
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     table = pa.Table.from_arrays([pa.array(list(values), type=field.type)
                                   for values, field in zip(columns, schema, strict=True)],
@@ -163,10 +177,9 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
     discount per line, and the month's figures and watermark in the manifest; None: the files are unchanged."""
     rows = export_rows(ch, month)
     directory.mkdir(parents=True, exist_ok=True)
-    columns, file_rows, schema = EXPORT_COLUMNS, rows, PARQUET_SCHEMA
+    columns, file_rows = EXPORT_COLUMNS, rows
     if analytics is not None:
-        columns, schema = (*EXPORT_COLUMNS, *ANALYTICS_COLUMNS), ANALYTICS_PARQUET_SCHEMA
-        file_rows = with_analytics(rows, analytics)
+        columns, file_rows = (*EXPORT_COLUMNS, *ANALYTICS_COLUMNS), with_analytics(rows, analytics)
     csv_bytes = _csv_bytes(file_rows, columns)
     latest = latest_version(directory, month)
     version, previous = 1, None
@@ -176,7 +189,7 @@ def export_chargeback(ch: ClickHouseResource, month: date, directory: Path, poli
         if previous["final"] and not unchanged:
             version += 1
     files = {_name(month, version, ".csv"): csv_bytes,
-             _name(month, version, ".parquet"): _parquet_bytes(file_rows, schema)}
+             _name(month, version, ".parquet"): _parquet_bytes(file_rows, _parquet_schema(analytics is not None))}
     allocated = sum((row[ALLOCATED] for row in rows), Decimal("0.00"))  # type: ignore[misc]
     list_cost = sum((row[12] for row in rows), Decimal("0.00"))  # type: ignore[misc]
     provisional = any(row[PROVISIONAL] for row in rows)

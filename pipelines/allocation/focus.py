@@ -23,10 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from pipelines.allocation.chargeback import CLAUDE_CODE_FEATURE, SHARED_COST_FEATURE, TOKEN_COLUMNS
 from pipelines.allocation.config import UNATTRIBUTED
@@ -35,6 +32,9 @@ from pipelines.allocation.months import month_bounds
 from pipelines.allocation.rounding import split_integer
 from pipelines.storage.clickhouse import ClickHouseResource
 from pipelines.storage.sql_files import Queries
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 sql = Queries(__file__)
 
@@ -75,9 +75,6 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("x_Provisional", "Boolean", False),
 )
 NAMES = tuple(name for name, _type, _null in COLUMNS)
-ARROW_TYPES = {"Decimal": pa.decimal128(38, 12), "String": pa.string(), "JSON": pa.string(),
-               "Date/Time": pa.timestamp("s", tz="UTC"), "Boolean": pa.bool_()}
-SCHEMA = pa.schema([pa.field(name, ARROW_TYPES[kind], nullable=nulls) for name, kind, nulls in COLUMNS])
 # How the ledger split each origin charge (a cost report row) between its allocated rows (docs/finance.md).
 ALLOCATION_METHODS = {"events": "ledger-event-share", "owner": "ledger-owner", "unattributed": "ledger-unattributed",
                       "shared": "ledger-shared-cost", "claude_code": "ledger-claude-code-share"}
@@ -293,15 +290,31 @@ def _csv(charges: list[Charge]) -> bytes:
     return buffer.getvalue().encode()
 
 
+def _arrow_types() -> dict[str, pa.DataType]:
+    """The Parquet type of each FOCUS column kind. pyarrow is imported when a file is written or read, not with this
+    module, which every process loading the code location imports (as allocation/export.py's _parquet_schema)."""
+    import pyarrow as pa
+
+    return {"Decimal": pa.decimal128(38, 12), "String": pa.string(), "JSON": pa.string(),
+            "Date/Time": pa.timestamp("s", tz="UTC"), "Boolean": pa.bool_()}
+
+
 def _parquet(charges: list[Charge]) -> bytes:
-    arrays = [pa.array([c.values[name] for c in charges], type=ARROW_TYPES[kind]) for name, kind, _n in COLUMNS]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = _arrow_types()
+    schema = pa.schema([pa.field(name, types[kind], nullable=nulls) for name, kind, nulls in COLUMNS])
+    arrays = [pa.array([c.values[name] for c in charges], type=types[kind]) for name, kind, _n in COLUMNS]
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA), sink, compression="zstd")
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 
 def _read_charges(path: Path) -> list[Charge]:
     """A FOCUS file this module wrote, back as charges (to correct it)."""
+    import pyarrow.parquet as pq  # with the file (_arrow_types)
+
     return [Charge(_key(values), values) for values in pq.read_table(path).to_pylist()]
 
 

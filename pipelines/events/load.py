@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from pipelines.events.landing_zone import is_gzip
@@ -99,6 +96,12 @@ def ship_lines(client: Client, batch: str, path: Path, start: int, end: int, lin
 
     Lines are cut with numpy and sent as Arrow (one binary column, no pass over the lines in Python); the
     positions continue from ``line_offset``; a gz file's first ``skip_lines`` lines were loaded before."""
+    # Imported here: only a server that cannot read the landing zone needs them, while every process that loads the
+    # code location imports this module (pyarrow and numpy: a tenth of a second of CPU, docs/performance.md).
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     number = line_offset
     for data in _chunks(path, start, end):
         buffer = np.frombuffer(data, dtype=np.uint8)

@@ -4,7 +4,6 @@ and that the allocation of it accounts for exactly the Admin API's tokens."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +14,15 @@ from pipelines.admin_api.assets import USAGE_LATE_HOURS
 from pipelines.admin_api.collect import fetch_time, replace_usage_range
 from pipelines.allocation.allocate import allocate_month
 from pipelines.events.load import stored_events
+from pipelines.storage.clickhouse import ClickHouseResource
 
 EVENTS = 744 * 10  # ten events in every hour of October
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory: pytest.TempPathFactory):
-    return build_month(Path(tmp_path_factory.mktemp("month")), EVENTS)
+def month(module_ch: ClickHouseResource) -> ClickHouseResource:
+    build_month(module_ch, EVENTS)
+    return module_ch
 
 
 def test_every_hour_of_october_has_the_same_number_of_events(month) -> None:
@@ -42,8 +43,8 @@ def test_the_cost_report_leaves_the_last_two_days_of_the_month_out(month) -> Non
 
 
 def test_a_month_built_again_with_the_same_size_is_reused(month) -> None:
-    again = build_month(Path(month.ledger_home), EVENTS)
-    assert stored_events(again).count == EVENTS
+    build_month(month, EVENTS)
+    assert stored_events(month).count == EVENTS
 
 
 def test_the_allocation_of_the_month_accounts_for_exactly_the_admin_api_tokens(month) -> None:

@@ -3,6 +3,8 @@ and the code location names it in one line when it loads; a source that is off i
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,24 @@ def test_loading_the_code_location_names_each_config_problem_in_one_line(tmp_pat
     assert len(problems) == 2
     assert f"{bad_budget_config}: {BAD_BUDGET_ERROR}" in problems[1]
     assert f"{bad_budget_config}: owner: Extra inputs are not permitted (a misspelt owners?)" in problems[0]
+
+
+def test_a_process_that_loaded_the_code_location_exits_without_the_collectors_final_passes() -> None:
+    """pipelines/definitions.py freezes the garbage collector at exit (the fixed cost of a run, docs/performance.md):
+    an exit handler registered before the import runs after it and sees the objects frozen."""
+    check = ("import atexit, gc; atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0)); "
+             "import pipelines.definitions")
+    completed = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip().splitlines()[-1] == "frozen True"
+
+
+def test_loading_the_code_location_imports_no_library_only_some_assets_need() -> None:
+    """Every process that loads the code location pays for its imports (the fixed cost of a run,
+    docs/performance.md): pyarrow and numpy (Parquet files, shipped lines) and altair (the statement's charts) are
+    imported by what uses them."""
+    check = "import sys, pipelines.definitions; print(sorted({'altair', 'numpy', 'pyarrow'} & set(sys.modules)))"
+    completed = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
 
 
 def registered(defs: Definitions) -> set[str]:
