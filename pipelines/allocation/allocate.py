@@ -57,9 +57,10 @@ def drop_month(client: Client, table: str, month: date) -> None:
 
 def allocate_month(ch: ClickHouseResource, month: date, config: AttributionConfig, now: datetime | None = None) -> None:
     """Recompute the month's ``allocation_hourly`` and ``allocation_reconciliation_daily``, each built in its
-    staging table and swapped in whole (``allocation_event_cells`` is this run's work table, read by no one else)."""
+    staging table and swapped in whole, one run at a time (the server lock ``allocation``: two runs at once would
+    mix their rows in the staging tables and in ``allocation_event_cells``, the work table)."""
     start, end = month_bounds(month)
-    with ch.connect() as client:
+    with ch.exclusive("allocation") as client:
         params: dict[str, Any] = {
             "month": month, "start": start, "end": end, "computed_at": now or datetime.now(UTC),
             **attribution_parameters(config, workspace_cost_centres(client, config)),

@@ -161,12 +161,13 @@ CHARGEBACK_COLUMNS = ["month", "cost_center", "team", "feature", "env", "model",
 
 def write_chargeback(ch: ClickHouseResource, month: date, lines: list[ChargebackLine], policy: SharedCostPolicy,
                      now: datetime | None = None) -> None:
-    """Replace the month of ``chargeback_monthly`` with ``lines``."""
+    """Replace the month of ``chargeback_monthly`` with ``lines`` (built in its staging table, one run at a time:
+    the server lock ``chargeback``)."""
     computed_at = now or datetime.now(UTC)
     rows = [[month, c.cost_center, c.line.team, c.line.feature, c.line.env, c.line.model, c.line.cost_type,
              *c.line.tokens, c.line.list_cost_usd, c.line.showback_cost_usd, c.allocated_cost_usd, c.share,
              int(c.line.provisional), c.line.priced_from, policy.describe(), computed_at] for c in lines]
-    with ch.connect() as client:
+    with ch.exclusive("chargeback") as client:
         drop_month(client, "chargeback_monthly_staging", month)
         if rows:
             client.insert("chargeback_monthly_staging", rows, column_names=CHARGEBACK_COLUMNS)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from allocation_data import CONFIG, OCTOBER, export_october, with_list_prices
-from crash import killed_repeatedly
+from crash import killed_repeatedly, writing_alongside
 
 from pipelines.allocation.export import latest_version
 
@@ -42,12 +42,7 @@ with ch.connect():
 TABLES = ("allocation_hourly", "allocation_reconciliation_daily", "chargeback_monthly")
 
 
-def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole(ch, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
-    with_list_prices(ch)
-    export_october(ch)
-    exports = tmp_path / "exports"
-
+def _month_reader(ch, exports: Path):
     def month() -> tuple:
         tables = {table: ch.query_rows("SELECT count() > 0, uniqExact(computed_at) FROM {table:Identifier}",
                                        {"table": table})[0] for table in TABLES}
@@ -58,7 +53,33 @@ def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole
                     for name, file in manifest.get("files", {}).items())
         return tables, money, version, whole, sorted(p.name for p in exports.glob(".*"))
 
-    once = ({table: (True, 1) for table in TABLES}, (Decimal("1.02"), Decimal("1.02")), 1, True, [])
-    assert killed_repeatedly(RUN_FOREVER, [str(exports)], month, ch=ch, seed=17) == [once] * 5
+    return month
+
+
+ONCE = ({table: (True, 1) for table in TABLES}, (Decimal("1.02"), Decimal("1.02")), 1, True, [])
+
+
+def test_a_month_run_killed_at_any_moment_leaves_each_table_and_the_export_whole(ch, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
+    with_list_prices(ch)
+    export_october(ch)
+    exports = tmp_path / "exports"
+    assert killed_repeatedly(RUN_FOREVER, [str(exports)], _month_reader(ch, exports), ch=ch, seed=17) == [ONCE] * 5
     assert json.loads((exports / "chargeback-2026-10.manifest.json").read_text())["allocated_cost_usd"] == "1.02"
 
+
+
+def test_two_runs_of_the_month_at_once_leave_each_table_and_the_export_whole(ch, tmp_path: Path, monkeypatch):
+    """On a server nothing but the month writes' server locks keeps two runs apart (a schedule's and the
+    restatement sensor's, say): each reader finds one run's rows, once."""
+    monkeypatch.setenv("LEDGER_CONFIG", str(tmp_path / "no-config.yaml"))
+    with_list_prices(ch)
+    export_october(ch)
+    exports = tmp_path / "exports"
+    script = RUN_FOREVER.replace("Path(sys.argv[1])", repr(str(exports)).join(("Path(", ")")))
+    month, seen = _month_reader(ch, exports), []
+    with writing_alongside(script, ch), writing_alongside(script, ch) as next_write:
+        for _ in range(5):
+            next_write()
+            seen.append(month())
+    assert seen == [ONCE] * 5
