@@ -70,8 +70,12 @@ def ui(project_root: Path, tmp_path: Path):
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(dev.pid, signal.SIGTERM)  # dagster dev, its webserver, daemon and code servers
-        dev.wait(timeout=120)
+        os.killpg(dev.pid, signal.SIGINT)  # dagster dev, its webserver, daemon and code servers, as Ctrl-C does
+        try:
+            dev.wait(timeout=300)
+        except subprocess.TimeoutExpired:  # a shutdown this slow is not what this spec is about
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(timeout=60)
 
 
 def test_the_ui_asks_for_no_community_sign_up_and_writes_nothing_beside_the_instance_config(ui, project_root, tmp_path):
