@@ -22,10 +22,12 @@ os.environ["LEDGER_PARTITIONS_START"] = "2025-01-01"
 
 
 @pytest.fixture(autouse=True)
-def sigterm_stops_the_processes_a_test_starts():
-    """An xdist worker ignores SIGINT, and Dagster's in-process execution maps SIGTERM to SIGINT's handler when it
-    ends (dagster._utils.interrupts): from then on the worker ignores SIGTERM, and so does every process it starts
-    (an ignored signal is inherited), so `terminate()` would not stop them. Each test starts with the default."""
+def signals_stop_the_processes_a_test_starts():
+    """An xdist worker ignores SIGINT, and an ignored signal is inherited: a `dagster dev` a test starts would ignore
+    Ctrl-C's SIGINT, and Dagster maps SIGTERM to SIGINT's handler (dagster._utils.interrupts), in the processes it
+    starts and in the worker itself once it has executed a run in-process: then nothing the test starts stops on
+    SIGTERM either. Each test starts with Python's defaults, as a terminal gives them."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     yield
 
